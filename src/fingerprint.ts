@@ -1,0 +1,55 @@
+/**
+ * API keys become fingerprints: the first 16 hex characters of
+ * HMAC-SHA256(IDENTITY_SALT, key). The raw key never leaves the request.
+ */
+import { log } from "./log";
+
+let keyCache: { salt: string; key: Promise<CryptoKey> } | undefined;
+let warnedNoSalt = false;
+
+function hmacKey(salt: string): Promise<CryptoKey> {
+  if (keyCache?.salt !== salt) {
+    keyCache = {
+      salt,
+      key: crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(salt),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      ),
+    };
+  }
+  return keyCache.key;
+}
+
+/** Fingerprint of `secret` under `salt`, e.g. `fingerprint("s", "sk-test")` → `"3f2a…"` (16 hex). */
+export async function fingerprint(salt: string, secret: string): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(salt), new TextEncoder().encode(secret));
+  let hex = "";
+  for (const byte of new Uint8Array(mac, 0, 8)) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** The bearer token of an `Authorization` header, or null. */
+export function bearerToken(authorization: string | null): string | null {
+  if (!authorization) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return m ? m[1]! : null;
+}
+
+/** Fingerprint of the request's bearer key, or null without a key (or without a salt, logged once). */
+export async function requestFingerprint(request: Request, salt: string | undefined): Promise<string | null> {
+  const token = bearerToken(request.headers.get("authorization"));
+  if (token === null) return null;
+  if (!salt) {
+    if (!warnedNoSalt) {
+      warnedNoSalt = true;
+      log("warn", "identity_salt_missing", {
+        fix: "set the IDENTITY_SALT secret (wrangler secret put IDENTITY_SALT); key fingerprints are off until then",
+      });
+    }
+    return null;
+  }
+  return fingerprint(salt, token);
+}

@@ -1,0 +1,51 @@
+/**
+ * The request path: policy → decision → 403 or stream through to the origin.
+ */
+import type { Context } from "hono";
+import { type GateEnv, readConfig } from "../config";
+import { decide, EXPOSURE_DECISIONS, type Verdict } from "../decision";
+import { requestFingerprint } from "../fingerprint";
+import { recordExposure } from "../ledger/recorder";
+import { getPolicy } from "../policy/store";
+import { forward } from "./proxy";
+import { blocked, policyUnavailable, withNotice } from "./responses";
+
+export type GateContext = Context<{ Bindings: GateEnv }>;
+
+export async function gate(c: GateContext): Promise<Response> {
+  const env = c.env;
+  const config = readConfig(env);
+  const request = c.req.raw;
+  const policy = await getPolicy(env.POLICY, config.policyCacheMs);
+  const options = {
+    originUrl: config.originUrl,
+    timeoutMs: config.originTimeoutMs,
+    authSecret: env.ORIGIN_AUTH_SECRET,
+    policyVersion: policy?.version ?? null,
+  };
+  if (policy === null) {
+    return config.failOpen ? forward(request, null, options) : policyUnavailable();
+  }
+
+  const cf = request.cf;
+  const facts = {
+    path: new URL(request.url).pathname,
+    country: typeof cf?.country === "string" ? cf.country : null,
+    regionCode: typeof cf?.regionCode === "string" ? cf.regionCode : null,
+    ip: request.headers.get("cf-connecting-ip"),
+    fingerprint: null as string | null,
+  };
+  const now = Date.now();
+  let verdict: Verdict = decide(policy, facts, now);
+  if (EXPOSURE_DECISIONS.has(verdict.decision) && policy.keyExemptions.size > 0) {
+    // Only requests from unsupported regions pay for the HMAC.
+    facts.fingerprint = await requestFingerprint(request, env.IDENTITY_SALT);
+    if (facts.fingerprint) verdict = decide(policy, facts, now);
+  }
+
+  if (EXPOSURE_DECISIONS.has(verdict.decision)) {
+    recordExposure(c.executionCtx, env, policy, verdict, request, facts.fingerprint);
+  }
+  if (verdict.decision === "block") return blocked(policy, verdict);
+  return withNotice(await forward(request, verdict, options), policy, verdict);
+}

@@ -1,0 +1,104 @@
+/**
+ * Forwards a request to the origin (SPEC section 5): streamed both ways, hop-by-hop
+ * and client-sent `x-region-gate-*` headers removed, gate headers added, redirects
+ * returned rather than followed, WebSocket upgrades passed through.
+ */
+import type { Verdict } from "../decision";
+import { log } from "../log";
+import { serverError } from "./responses";
+
+/** RFC 9110 section 7.6.1 hop-by-hop headers, plus legacy ones proxies still see. */
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+export interface ForwardOptions {
+  originUrl: URL | null;
+  timeoutMs: number;
+  authSecret?: string;
+  policyVersion: string | null;
+}
+
+/** Copies the client's headers for the origin, minus hop-by-hop and spoofable gate headers. */
+export function originHeaders(request: Request, verdict: Verdict | null, options: ForwardOptions): Headers {
+  const headers = new Headers(request.headers);
+  const isWebSocket = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  const listed = (request.headers.get("connection") ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const name of [...HOP_BY_HOP, ...listed]) {
+    // A WebSocket handshake needs its Upgrade/Connection pair to reach the origin.
+    if (isWebSocket && (name === "upgrade" || name === "connection")) continue;
+    headers.delete(name);
+  }
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith("x-region-gate-")) headers.delete(name);
+  }
+  if (verdict) {
+    // Only edge facts: a client's CF-IPCountry must not reach the origin as sent.
+    if (verdict.country) headers.set("cf-ipcountry", verdict.country);
+    else headers.delete("cf-ipcountry");
+    headers.set("x-region-gate-decision", verdict.decision);
+    if (verdict.country) headers.set("x-region-gate-country", verdict.country);
+    if (verdict.region) headers.set("x-region-gate-region", verdict.region);
+  }
+  if (options.policyVersion) headers.set("x-region-gate-policy", options.policyVersion);
+  if (options.authSecret) headers.set("x-region-gate-auth", options.authSecret);
+  return headers;
+}
+
+/** The URL the origin serves: `ORIGIN_URL`'s scheme and host (and base path) with the client's path and query. */
+export function originTarget(request: Request, originUrl: URL | null): string {
+  if (originUrl === null) return request.url;
+  const incoming = new URL(request.url);
+  const base = originUrl.pathname.replace(/\/$/, "");
+  return `${originUrl.origin}${base}${incoming.pathname}${incoming.search}`;
+}
+
+/**
+ * Sends the request on. Only the wait for response headers is bounded by `timeoutMs`;
+ * once headers arrive the body streams for as long as the origin sends it.
+ */
+export async function forward(
+  request: Request,
+  verdict: Verdict | null,
+  options: ForwardOptions,
+): Promise<Response> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeoutMs);
+  const init: RequestInit = {
+    method: request.method,
+    headers: originHeaders(request, verdict, options),
+    body: request.body,
+    redirect: "manual",
+    signal: controller.signal,
+  };
+  try {
+    return await fetch(originTarget(request, options.originUrl), init);
+  } catch (e) {
+    if (timedOut) {
+      return serverError(
+        504,
+        "origin_timeout",
+        `Origin sent no response headers within ${options.timeoutMs} ms`,
+      );
+    }
+    log("error", "origin_unreachable", { error: (e as Error).message });
+    return serverError(502, "origin_unreachable", "Origin unreachable");
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Every answer the gate gives itself (SPEC section 4): one JSON error shape, and the
+ * notice headers added to the origin's response.
+ */
+import type { Verdict } from "../decision";
+import { type CompiledPolicy, DEFAULT_ERROR_MESSAGE, errorBody } from "../policy/compile";
+
+const JSON_HEADERS = { "content-type": "application/json" } as const;
+
+/** A 5xx answer in the OpenAI error shape (`server_error`). */
+export function serverError(status: number, code: string, message: string, extra?: HeadersInit): Response {
+  const headers = new Headers(extra);
+  headers.set("content-type", "application/json");
+  return new Response(errorBody(message, "server_error", code), { status, headers });
+}
+
+export function policyUnavailable(): Response {
+  return serverError(503, "region_policy_unavailable", "Region policy unavailable; try again later", {
+    "retry-after": "5",
+  });
+}
+
+/** The 403 of SPEC section 4; the body is serialised once per policy. */
+export function blocked(policy: CompiledPolicy, verdict: Verdict): Response {
+  const headers = new Headers(JSON_HEADERS);
+  headers.set("x-region-gate-decision", "block");
+  headers.set("x-region-gate-region", verdict.region ?? "XX");
+  headers.set("x-region-gate-policy", policy.version);
+  if (policy.docsUrl) headers.set("link", `<${policy.docsUrl}>; rel="help"`);
+  return new Response(policy.blockBody, { status: 403, headers });
+}
+
+export { DEFAULT_ERROR_MESSAGE };
+
+/**
+ * Adds the decision's notice headers to the origin's response without reading its body.
+ * `pass` and `out_of_scope` come back untouched; a 101 (WebSocket) is never rewrapped.
+ */
+export function withNotice(response: Response, policy: CompiledPolicy, verdict: Verdict): Response {
+  if (verdict.decision === "pass" || verdict.decision === "out_of_scope" || response.status === 101) {
+    return response;
+  }
+  const out = new Response(response.body, response);
+  out.headers.set("x-region-gate-decision", verdict.decision);
+  if (verdict.decision === "warn") {
+    const blockFrom = verdict.window?.blockFrom;
+    if (blockFrom != null && Number.isFinite(blockFrom)) {
+      out.headers.set("sunset", new Date(blockFrom).toUTCString());
+    }
+    if (policy.docsUrl) out.headers.append("link", `<${policy.docsUrl}>; rel="sunset"`);
+  }
+  return out;
+}

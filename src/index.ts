@@ -1,0 +1,26 @@
+/**
+ * region-gate: enforces a supported-regions policy at the edge (see ../README.md).
+ * Admin routes are mounted before the catch-all gate, so they are never proxied or judged.
+ */
+import { Hono } from "hono";
+import { admin } from "./admin";
+import type { GateEnv } from "./config";
+import { gate } from "./gate/handler";
+import { serverError } from "./gate/responses";
+import { log } from "./log";
+
+const app = new Hono<{ Bindings: GateEnv }>();
+
+app.onError((err) => {
+  log("error", "unhandled", { error: err.message });
+  return serverError(500, "region_gate_error", "region-gate internal error");
+});
+
+/** The admin prefix (SPEC section 7); everything else goes through the gate. */
+export const ADMIN_PREFIX = "/__region-gate";
+app.route(ADMIN_PREFIX, admin);
+app.all(`${ADMIN_PREFIX}/*`, (c) => c.json({ error: "not found" }, 404));
+app.all("*", gate);
+
+export default app;
+export { ExposureLedger } from "./ledger/ledger-do";

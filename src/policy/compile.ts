@@ -1,0 +1,97 @@
+/**
+ * Turns a validated policy into lookup structures once per KV read, so that each
+ * request costs a few Set/Map lookups and number comparisons.
+ */
+import { type Cidr, parseCidr } from "./cidr";
+import type { PolicyDocument } from "./schema";
+
+export const DEFAULT_ERROR_MESSAGE = "Country, region, or territory not supported";
+
+export interface CompiledWindow {
+  /** Epoch ms, or null for "no warn phase". */
+  warnFrom: number | null;
+  /** Epoch ms, or null for "never block". */
+  blockFrom: number | null;
+  /** Where the window came from, e.g. `enforcement.regions.CN`. */
+  source: string;
+}
+
+export interface CompiledPolicy {
+  doc: PolicyDocument;
+  version: string;
+  monitor: boolean;
+  supported: ReadonlySet<string>;
+  unsupportedSubdivisions: ReadonlySet<string>;
+  windows: ReadonlyMap<string, CompiledWindow>;
+  defaultWindow: CompiledWindow;
+  unknownBlock: boolean;
+  torBlock: boolean;
+  include: readonly string[];
+  exclude: readonly string[];
+  keyExemptions: ReadonlyMap<string, number>;
+  cidrExemptions: ReadonlyArray<{ cidr: Cidr; until: number; text: string }>;
+  identityHeaders: readonly string[];
+  errorMessage: string;
+  docsUrl: string | null;
+  /** The 403 body, serialised once: SPEC section 4 fixes it byte for byte. */
+  blockBody: string;
+}
+
+const instant = (t: string | null | undefined): number | null => (t == null ? null : Date.parse(t));
+
+function compileWindow(
+  w: { warnFrom?: string | null; blockFrom: string | null },
+  source: string,
+): CompiledWindow {
+  return { warnFrom: instant(w.warnFrom), blockFrom: instant(w.blockFrom), source };
+}
+
+/** Builds the 403/503/502/504 body shape of SPEC section 4. */
+export function errorBody(message: string, type: string, code: string): string {
+  return JSON.stringify({ error: { message, type, param: null, code } });
+}
+
+/**
+ * Compiles a validated policy. Scope prefixes are lower-cased because the gate judges
+ * a normalised, lower-cased path (see `normalizePath`).
+ */
+export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
+  const windows = new Map<string, CompiledWindow>();
+  for (const [code, w] of Object.entries(doc.enforcement?.regions ?? {})) {
+    windows.set(code, compileWindow(w, `enforcement.regions.${code}`));
+  }
+  const defaultWindow = doc.enforcement?.default
+    ? compileWindow(doc.enforcement.default, "enforcement.default")
+    : // No enforcement section (or no default): unsupported regions are blocked now.
+      { warnFrom: null, blockFrom: Number.NEGATIVE_INFINITY, source: "enforcement (absent: block now)" };
+  const errorMessage = doc.error?.message ?? DEFAULT_ERROR_MESSAGE;
+  return {
+    doc,
+    version: doc.version,
+    monitor: doc.mode === "monitor",
+    supported: new Set(doc.supported),
+    unsupportedSubdivisions: new Set(doc.unsupportedSubdivisions ?? []),
+    windows,
+    defaultWindow,
+    unknownBlock: doc.unknownCountry === "block",
+    torBlock: (doc.tor ?? "block") === "block",
+    include: (doc.scope?.include ?? ["/"]).map((p) => p.toLowerCase()),
+    exclude: (doc.scope?.exclude ?? []).map((p) => p.toLowerCase()),
+    keyExemptions: new Map(
+      (doc.exemptions ?? [])
+        .filter((e) => e.apiKeyFingerprint)
+        .map((e) => [e.apiKeyFingerprint!, instant(e.until) ?? Number.POSITIVE_INFINITY]),
+    ),
+    cidrExemptions: (doc.exemptions ?? [])
+      .filter((e) => e.cidr)
+      .map((e) => ({
+        cidr: parseCidr(e.cidr!) as Cidr,
+        until: instant(e.until) ?? Number.POSITIVE_INFINITY,
+        text: e.cidr!,
+      })),
+    identityHeaders: doc.identity?.headers ?? [],
+    errorMessage,
+    docsUrl: doc.error?.docsUrl ?? null,
+    blockBody: errorBody(errorMessage, "request_forbidden", "unsupported_country_region_territory"),
+  };
+}

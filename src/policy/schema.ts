@@ -1,0 +1,275 @@
+/**
+ * The policy document (SPEC section 2, schema 1): one valibot schema for shapes and
+ * codes, plus cross-field rules valibot cannot express per field. The worker, the admin
+ * API and the CLI all validate through `validatePolicy`, so their error lists agree.
+ */
+import * as v from "valibot";
+import { parseCidr } from "./cidr";
+import { isCountryCode, isSubdivisionCode } from "./codes";
+
+export interface PolicyProblem {
+  /** JSON path of the offending value, e.g. `$.enforcement.regions.CN.blockFrom`. */
+  path: string;
+  message: string;
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** True for an RFC 3339 timestamp with an explicit offset that names a real instant. */
+export function isRfc3339(text: string): boolean {
+  const m = RFC3339.exec(text);
+  if (!m) return false;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  return (
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === mo! - 1 &&
+    date.getUTCDate() === d &&
+    h! < 24 &&
+    mi! < 60 &&
+    s! < 60 &&
+    !Number.isNaN(Date.parse(text))
+  );
+}
+
+const country = v.pipe(
+  v.string("must be a string"),
+  v.check(
+    isCountryCode,
+    (i) => `${JSON.stringify(i.input)} is not an ISO 3166-1 alpha-2 code (upper case, e.g. "DE")`,
+  ),
+);
+const subdivision = v.pipe(
+  v.string("must be a string"),
+  v.check(
+    isSubdivisionCode,
+    (i) => `${JSON.stringify(i.input)} is not an ISO 3166-2 subdivision code (e.g. "UA-43")`,
+  ),
+);
+const timestamp = v.nullable(
+  v.pipe(
+    v.string("must be an RFC 3339 timestamp or null"),
+    v.check(
+      isRfc3339,
+      (i) =>
+        `${JSON.stringify(i.input)} is not an RFC 3339 timestamp with an explicit offset (e.g. "2024-07-09T00:00:00Z")`,
+    ),
+  ),
+);
+const window = v.strictObject({ warnFrom: v.optional(timestamp), blockFrom: timestamp }, (i) =>
+  i.expected === "never"
+    ? `unknown field ${i.received}; allowed: warnFrom, blockFrom`
+    : 'must be an object like {"warnFrom": "...", "blockFrom": "..."}',
+);
+const fingerprint = v.pipe(
+  v.string("must be a string"),
+  v.regex(/^[0-9a-f]{16}$/, "must be 16 lower-case hex characters (see `region-gate key fingerprint`)"),
+);
+const cidr = v.pipe(
+  v.string("must be a string"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const parsed = parseCidr(dataset.value);
+    if (typeof parsed === "string") addIssue({ message: `${JSON.stringify(dataset.value)}: ${parsed}` });
+  }),
+);
+const pathPrefix = v.pipe(
+  v.string("must be a string"),
+  v.startsWith("/", "must be a path prefix starting with /"),
+);
+const headerName = v.pipe(
+  v.string("must be a string"),
+  v.regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, "must be a lower-case HTTP header name (e.g. openai-organization)"),
+);
+
+function strict<T extends v.ObjectEntries>(entries: T) {
+  const allowed = Object.keys(entries).join(", ");
+  return v.strictObject(entries, (i) =>
+    i.expected === "never" ? `unknown field ${i.received}; allowed: ${allowed}` : "must be an object",
+  );
+}
+
+export const PolicySchema = strict({
+  schema: v.literal(1, "must be 1 (the only schema version)"),
+  version: v.pipe(
+    v.string("must be a string"),
+    v.nonEmpty("must not be empty"),
+    v.maxLength(128, "too long"),
+  ),
+  supported: v.array(country, "must be an array of ISO 3166-1 alpha-2 codes"),
+  unsupportedSubdivisions: v.optional(v.array(subdivision, "must be an array of ISO 3166-2 codes")),
+  enforcement: v.optional(
+    strict({
+      default: v.optional(window),
+      regions: v.optional(v.record(v.string(), window, "must be an object keyed by region code")),
+    }),
+  ),
+  mode: v.optional(v.picklist(["enforce", "monitor"], 'must be "enforce" or "monitor"')),
+  unknownCountry: v.optional(v.picklist(["allow", "block"], 'must be "allow" or "block"')),
+  tor: v.optional(v.picklist(["allow", "block"], 'must be "allow" or "block"')),
+  scope: v.optional(
+    strict({
+      include: v.optional(v.array(pathPrefix, "must be an array of path prefixes")),
+      exclude: v.optional(v.array(pathPrefix, "must be an array of path prefixes")),
+    }),
+  ),
+  exemptions: v.optional(
+    v.array(
+      strict({
+        apiKeyFingerprint: v.optional(fingerprint),
+        cidr: v.optional(cidr),
+        until: v.optional(timestamp),
+        note: v.optional(v.string("must be a string")),
+      }),
+      "must be an array",
+    ),
+  ),
+  identity: v.optional(strict({ headers: v.optional(v.array(headerName, "must be an array")) })),
+  error: v.optional(
+    strict({
+      message: v.optional(v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"))),
+      docsUrl: v.optional(v.pipe(v.string("must be a string"), v.url("must be an absolute URL"))),
+    }),
+  ),
+});
+
+export type PolicyDocument = v.InferOutput<typeof PolicySchema>;
+export type EnforcementWindow = v.InferOutput<typeof window>;
+
+export type ValidationResult = { ok: true; policy: PolicyDocument } | { ok: false; errors: PolicyProblem[] };
+
+function pathOf(items: readonly v.IssuePathItem[] | undefined): string {
+  let out = "$";
+  for (const item of items ?? []) {
+    const key = item.key;
+    if (typeof key === "number") out += `[${key}]`;
+    else if (typeof key === "string" && /^[A-Za-z_$][\w$]*$/.test(key)) out += `.${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out;
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+const strings = (x: unknown): string[] =>
+  Array.isArray(x) ? x.filter((s): s is string => typeof s === "string") : [];
+
+function duplicates(list: unknown, path: string, problems: PolicyProblem[]): void {
+  if (!Array.isArray(list)) return;
+  const seen = new Map<string, number>();
+  list.forEach((item, i) => {
+    const key = JSON.stringify(item);
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    else problems.push({ path: `${path}[${i}]`, message: `duplicate of ${path}[${first}]` });
+  });
+}
+
+function checkWindow(w: unknown, path: string, problems: PolicyProblem[]): void {
+  if (!isObject(w)) return;
+  const { warnFrom, blockFrom } = w;
+  if (
+    typeof warnFrom === "string" &&
+    typeof blockFrom === "string" &&
+    isRfc3339(warnFrom) &&
+    isRfc3339(blockFrom)
+  ) {
+    if (Date.parse(warnFrom) > Date.parse(blockFrom)) {
+      problems.push({
+        path: `${path}.warnFrom`,
+        message: `warnFrom (${warnFrom}) is after blockFrom (${blockFrom})`,
+      });
+    }
+  }
+}
+
+/** Rules across fields; runs on the raw input so they are reported alongside shape errors. */
+function crossChecks(doc: Record<string, unknown>): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  duplicates(doc.supported, "$.supported", problems);
+  duplicates(doc.unsupportedSubdivisions, "$.unsupportedSubdivisions", problems);
+  const scope = isObject(doc.scope) ? doc.scope : {};
+  duplicates(scope.include, "$.scope.include", problems);
+  duplicates(scope.exclude, "$.scope.exclude", problems);
+  duplicates(isObject(doc.identity) ? doc.identity.headers : undefined, "$.identity.headers", problems);
+
+  const supported = new Set(strings(doc.supported));
+  const carved = new Set(strings(doc.unsupportedSubdivisions));
+  strings(doc.unsupportedSubdivisions).forEach((code, i) => {
+    const parent = code.split("-")[0] ?? "";
+    if (isSubdivisionCode(code) && !supported.has(parent)) {
+      problems.push({
+        path: `$.unsupportedSubdivisions[${i}]`,
+        message: `${code} is inside ${parent}, which is not supported anyway; list only subdivisions of supported countries`,
+      });
+    }
+  });
+
+  const enforcement = isObject(doc.enforcement) ? doc.enforcement : {};
+  checkWindow(enforcement.default, "$.enforcement.default", problems);
+  if (isObject(enforcement.regions)) {
+    for (const [code, w] of Object.entries(enforcement.regions)) {
+      const path = pathOf([{ key: "enforcement" }, { key: "regions" }, { key: code }] as v.IssuePathItem[]);
+      checkWindow(w, path, problems);
+      const isSub = code.includes("-");
+      if (isSub ? !isSubdivisionCode(code) : !isCountryCode(code)) {
+        problems.push({
+          path,
+          message: `${JSON.stringify(code)} is not an ISO 3166-1 alpha-2 or ISO 3166-2 code`,
+        });
+      } else if (isSub ? supported.has(code.split("-")[0]!) && !carved.has(code) : supported.has(code)) {
+        problems.push({
+          path,
+          message: `${code} is supported, so it cannot have an enforcement entry; remove it from supported${isSub ? " or add it to unsupportedSubdivisions" : ""}, or drop this entry`,
+        });
+      }
+    }
+  }
+
+  if (Array.isArray(doc.exemptions)) {
+    doc.exemptions.forEach((e, i) => {
+      if (!isObject(e)) return;
+      const byKey = e.apiKeyFingerprint !== undefined;
+      const byCidr = e.cidr !== undefined;
+      if (byKey === byCidr) {
+        problems.push({
+          path: `$.exemptions[${i}]`,
+          message: "an exemption needs exactly one of apiKeyFingerprint or cidr",
+        });
+      }
+    });
+    duplicates(
+      doc.exemptions.map((e) => (isObject(e) ? (e.apiKeyFingerprint ?? e.cidr) : e)),
+      "$.exemptions",
+      problems,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Validates a parsed JSON value against schema 1 and returns every problem with its
+ * JSON path, never just the first.
+ *
+ * @example validatePolicy({ schema: 1, version: "x", supported: ["DE", "de"] })
+ *   // → { ok: false, errors: [{ path: "$.supported[1]", message: '"de" is not an ISO 3166-1 ...' }] }
+ */
+export function validatePolicy(input: unknown): ValidationResult {
+  const result = v.safeParse(PolicySchema, input, { abortEarly: false });
+  const errors: PolicyProblem[] = (result.issues ?? []).map((issue) => ({
+    path: pathOf(issue.path),
+    message: issue.message,
+  }));
+  if (isObject(input)) errors.push(...crossChecks(input));
+  if (errors.length > 0 || !result.success) {
+    const seen = new Set<string>();
+    const unique = errors.filter((e) => {
+      const key = `${e.path}\n${e.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return { ok: false, errors: unique };
+  }
+  return { ok: true, policy: result.output };
+}

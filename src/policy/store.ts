@@ -1,0 +1,126 @@
+/**
+ * The active policy as this isolate sees it. KV key `policy` is read at most once per
+ * `POLICY_CACHE_SECONDS` (concurrent requests share one read). A read that throws,
+ * times out or returns an invalid document keeps the last known good policy; only an
+ * isolate that never loaded one reports `null`, and the gate then applies `FAIL_MODE`.
+ */
+import { log } from "../log";
+import { type CompiledPolicy, compilePolicy } from "./compile";
+import { validatePolicy } from "./schema";
+
+/** KV key of the active policy; history lives under `policy@<version>`. */
+export const POLICY_KEY = "policy";
+/** A KV read slower than this counts as failed; the last known good policy is used. */
+export const KV_TIMEOUT_MS = 2000;
+/** After a failed read, try again this soon (bounded by the cache TTL). */
+const RETRY_AFTER_FAILURE_MS = 1000;
+
+interface State {
+  policy: CompiledPolicy | null;
+  raw: string | null;
+  /** When `policy` was last confirmed from KV (epoch ms). */
+  confirmedAt: number;
+  /** When the next KV read is due. */
+  nextReadAt: number;
+  inflight: Promise<void> | null;
+  lastError: string | null;
+}
+
+const state: State = {
+  policy: null,
+  raw: null,
+  confirmedAt: 0,
+  nextReadAt: 0,
+  inflight: null,
+  lastError: null,
+};
+
+/** Counters for tests, `/healthz` and benchmarks. */
+export const storeStats = { kvReads: 0, failures: 0 };
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`KV read timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
+async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
+  const started = Date.now();
+  storeStats.kvReads++;
+  let problem: string | null = null;
+  try {
+    const raw = await withTimeout(kv.get(POLICY_KEY, "text"), KV_TIMEOUT_MS);
+    if (raw === null) {
+      problem = `KV key "${POLICY_KEY}" is empty; push a policy with \`region-gate policy push\``;
+    } else if (raw !== state.raw) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch (e) {
+        parsed = undefined;
+        problem = `KV key "${POLICY_KEY}" is not JSON: ${(e as Error).message}`;
+      }
+      if (problem === null) {
+        const result = validatePolicy(parsed);
+        if (result.ok) {
+          state.policy = compilePolicy(result.policy);
+          state.raw = raw;
+        } else {
+          problem = `KV key "${POLICY_KEY}" holds an invalid policy: ${result.errors
+            .slice(0, 5)
+            .map((e) => `${e.path}: ${e.message}`)
+            .join("; ")}`;
+        }
+      }
+    }
+  } catch (e) {
+    problem = `KV read failed: ${(e as Error).message}`;
+  }
+  if (problem === null) {
+    state.confirmedAt = started;
+    state.nextReadAt = started + cacheMs;
+    state.lastError = null;
+  } else {
+    storeStats.failures++;
+    state.nextReadAt = Date.now() + Math.min(cacheMs, RETRY_AFTER_FAILURE_MS);
+    if (problem !== state.lastError) {
+      log("error", "policy_load_failed", {
+        problem,
+        keeping: state.policy ? state.policy.version : null,
+      });
+    }
+    state.lastError = problem;
+  }
+}
+
+/**
+ * The compiled policy to decide with, or null when no valid policy was ever loaded in
+ * this isolate.
+ */
+export async function getPolicy(kv: KVNamespace, cacheMs: number): Promise<CompiledPolicy | null> {
+  if (Date.now() >= state.nextReadAt) {
+    state.inflight ??= refresh(kv, cacheMs).finally(() => {
+      state.inflight = null;
+    });
+    await state.inflight;
+  }
+  return state.policy;
+}
+
+/** What `/healthz` reports about the policy in this isolate. */
+export function policyHealth(now = Date.now()) {
+  return {
+    policyVersion: state.policy?.version ?? null,
+    policyAgeSeconds: state.policy ? Math.max(0, Math.round((now - state.confirmedAt) / 1000)) : null,
+    lastError: state.lastError,
+  };
+}
+
+/** Forgets the cached policy so the next request reads KV (after an admin write). */
+export function invalidatePolicy(): void {
+  state.nextReadAt = 0;
+}

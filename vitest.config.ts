@@ -1,0 +1,45 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Three suites: `unit` (pure code in Node: schema, decision, CIDR), `worker` (inside
+ * workerd with real KV and Durable Objects) and `e2e` (the built bundle under the
+ * `miniflare` package in front of a real Node origin on 127.0.0.1).
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
+      {
+        plugins: [
+          cloudflareTest({
+            main: "./src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: "test-admin-token-0123456789",
+                IDENTITY_SALT: "test-identity-salt",
+                ORIGIN_URL: "http://origin.test",
+                POLICY_CACHE_SECONDS: "30",
+              },
+              // Every outbound fetch of the gate goes to a real echo worker.
+              outboundService: "origin",
+              workers: [{ name: "origin", modules: true, scriptPath: "./test/fixtures/echo-origin.js" }],
+            },
+          }),
+        ],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
