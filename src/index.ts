@@ -17,7 +17,8 @@ app.onError((err) => {
 });
 
 /** The admin prefix (SPEC section 7); everything else goes through the gate. */
-export const ADMIN_PREFIX = "/__region-gate";
+// Not exported: workerd treats every named export of the entry module as an entrypoint.
+const ADMIN_PREFIX = "/__region-gate";
 app.route(ADMIN_PREFIX, admin);
 app.all(`${ADMIN_PREFIX}/*`, (c) => c.json({ error: "not found" }, 404));
 app.all("*", gate);
