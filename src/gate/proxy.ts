@@ -43,7 +43,10 @@ export function originHeaders(request: Request, verdict: Verdict | null, options
   for (const name of [...headers.keys()]) {
     if (name.startsWith("x-region-gate-")) headers.delete(name);
   }
-  if (verdict) {
+  if (verdict === null) {
+    // FAIL_MODE=open with no policy: tell the origin the gate did not judge this request.
+    headers.set("x-region-gate-decision", "fail_open");
+  } else {
     // Only edge facts: a client's CF-IPCountry must not reach the origin as sent.
     if (verdict.country) headers.set("cf-ipcountry", verdict.country);
     else headers.delete("cf-ipcountry");

@@ -255,12 +255,15 @@ function crossChecks(doc: Record<string, unknown>): PolicyProblem[] {
  *   // → { ok: false, errors: [{ path: "$.supported[1]", message: '"de" is not an ISO 3166-1 ...' }] }
  */
 export function validatePolicy(input: unknown): ValidationResult {
+  if (!isObject(input)) {
+    return { ok: false, errors: [{ path: "$", message: "a policy must be a JSON object" }] };
+  }
   const result = v.safeParse(PolicySchema, input, { abortEarly: false });
   const errors: PolicyProblem[] = (result.issues ?? []).map((issue) => ({
     path: pathOf(issue.path),
     message: issue.message,
   }));
-  if (isObject(input)) errors.push(...crossChecks(input));
+  errors.push(...crossChecks(input));
   if (errors.length > 0 || !result.success) {
     const seen = new Set<string>();
     const unique = errors.filter((e) => {

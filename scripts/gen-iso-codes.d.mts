@@ -1,0 +1,2 @@
+export function buildIsoTable(): { countries: string; subdivisions: string };
+export function renderIsoModule(): string;

@@ -1,0 +1,143 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import app from "../../src/index";
+import { invalidatePolicy, policyHealth, storeStats } from "../../src/policy/store";
+import { livePolicy } from "../fixtures/policies";
+
+/** Calls the worker with env overrides (a new env object gets its config parsed afresh). */
+async function call(country: string, overrides: Partial<typeof env> & Record<string, unknown> = {}) {
+  const ctx = createExecutionContext();
+  const request = new Request("https://gate.test/v1/chat/completions", { cf: { country } } as RequestInit);
+  const res = await app.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** The real KV binding, with reads that fail the way production KV can. */
+function faultyKv(fault: "throw" | "hang"): KVNamespace {
+  return new Proxy(env.POLICY, {
+    get(target, prop, receiver) {
+      if (prop === "get") {
+        return () =>
+          fault === "throw" ? Promise.reject(new Error("KV GET failed: 500")) : new Promise(() => {});
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+// Order matters in this file: the first tests run before any valid policy was ever loaded.
+describe("no valid policy ever loaded", () => {
+  it("fails closed with 503 region_policy_unavailable", async () => {
+    const res = await call("JP", { POLICY_CACHE_SECONDS: "0" });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: {
+        message: "Region policy unavailable; try again later",
+        type: "server_error",
+        param: null,
+        code: "region_policy_unavailable",
+      },
+    });
+  });
+
+  it("fails closed when KV holds an invalid document", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    await env.POLICY.put("policy", JSON.stringify({ schema: 1, version: "bad", supported: ["jp"] }));
+    const res = await call("JP", { POLICY_CACHE_SECONDS: "0" });
+    expect(res.status).toBe(503);
+    expect(errors.mock.calls.flat().join("\n")).toContain("$.supported[0]");
+  });
+
+  it("fails open when FAIL_MODE=open: the request reaches the origin", async () => {
+    const res = await call("CN", { POLICY_CACHE_SECONDS: "0", FAIL_MODE: "open" });
+    expect(res.status).toBe(200);
+    const seen = (await res.json()) as { headers: Record<string, string> };
+    expect(seen.headers["x-region-gate-decision"]).toBe("fail_open");
+  });
+
+  it("healthz reports no policy", async () => {
+    expect(policyHealth().policyVersion).toBeNull();
+  });
+});
+
+describe("with a policy loaded", () => {
+  it("loads a valid policy and decides by it", async () => {
+    await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "good.1" })));
+    invalidatePolicy();
+    expect((await call("CN")).status).toBe(403);
+    expect((await call("JP")).status).toBe(200);
+  });
+
+  it("reads KV once for N concurrent and sequential requests inside the TTL", async () => {
+    invalidatePolicy();
+    const before = storeStats.kvReads;
+    const concurrent = await Promise.all(Array.from({ length: 20 }, () => call("CN")));
+    for (let i = 0; i < 10; i++) await call("JP");
+    expect(concurrent.every((r) => r.status === 403)).toBe(true);
+    expect(storeStats.kvReads - before).toBe(1);
+  });
+
+  it("reads KV again once the TTL has passed", async () => {
+    invalidatePolicy();
+    await call("JP", { POLICY_CACHE_SECONDS: "1" });
+    const before = storeStats.kvReads;
+    await call("JP", { POLICY_CACHE_SECONDS: "1" });
+    expect(storeStats.kvReads - before).toBe(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    await call("JP", { POLICY_CACHE_SECONDS: "1" });
+    expect(storeStats.kvReads - before).toBe(1);
+  });
+
+  it("keeps the last known good policy after an invalid write, and logs why", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    await env.POLICY.put("policy", '{"schema":1,"version":"broken","supported":"JP"}');
+    invalidatePolicy();
+    const res = await call("CN");
+    expect(res.status).toBe(403);
+    expect(res.headers.get("x-region-gate-policy")).toBe("good.1");
+    expect(errors.mock.calls.flat().join("\n")).toMatch(/invalid policy.*\$\.supported/);
+    expect(policyHealth().lastError).toMatch(/invalid policy/);
+  });
+
+  it("keeps the last known good policy when KV is emptied", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    await env.POLICY.delete("policy");
+    invalidatePolicy();
+    expect((await call("CN")).headers.get("x-region-gate-policy")).toBe("good.1");
+  });
+
+  it("keeps the last known good policy when a KV read throws", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    invalidatePolicy();
+    const res = await call("CN", { POLICY: faultyKv("throw") });
+    expect(res.status).toBe(403);
+    expect(policyHealth().lastError).toContain("KV GET failed");
+  });
+
+  it("keeps the last known good policy when a KV read hangs, within the KV timeout", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    invalidatePolicy();
+    const started = Date.now();
+    const res = await call("CN", { POLICY: faultyKv("hang") });
+    expect(res.status).toBe(403);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(policyHealth().lastError).toContain("timed out");
+  });
+
+  it("picks up a corrected policy on the next read", async () => {
+    await env.POLICY.put(
+      "policy",
+      JSON.stringify(livePolicy({ version: "good.2", supported: ["CN", "JP", "UA"] })),
+    );
+    invalidatePolicy();
+    const res = await call("CN");
+    expect(res.status).toBe(200);
+    expect(policyHealth()).toMatchObject({ policyVersion: "good.2", lastError: null });
+  });
+});
