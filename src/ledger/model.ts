@@ -1,0 +1,96 @@
+/**
+ * What the exposure ledger counts and where: the event key, the shard of a region, the
+ * wire format between the recorder and the Durable Object, and the ledger's vars.
+ */
+import type { GateEnv } from "../config";
+import type { Decision } from "../decision";
+import type { ExposureLedger } from "./ledger-do";
+
+/** Decisions the ledger counts (SPEC section 6), in report column order. */
+export const LEDGER_DECISIONS = ["observe", "warn", "block", "monitor", "exempt"] as const;
+export type LedgerDecision = (typeof LEDGER_DECISIONS)[number];
+
+export const isLedgerDecision = (d: Decision | string): d is LedgerDecision =>
+  (LEDGER_DECISIONS as readonly string[]).includes(d);
+
+/** Fingerprint of requests without a bearer key. */
+export const ANONYMOUS = "anonymous";
+/** Fingerprint of keyed requests while `IDENTITY_SALT` is unset (the key cannot be hashed). */
+export const UNFINGERPRINTED = "unfingerprinted";
+
+/**
+ * Fixed shard count. A region always maps to the same shard, so one hot region loads one
+ * Durable Object and reads fan out to a known set. Changing it strands rows written under
+ * the old mapping (reads would no longer visit them), so it is a constant, not a var.
+ */
+export const SHARDS = 16;
+
+/**
+ * One counted event group, as sent to the Durable Object:
+ * `[day, region, fingerprint, identity, decision, count]`.
+ * `identity` is canonical JSON of the identity header values (keys sorted), `{}` when none.
+ */
+export type LedgerTuple = [string, string, string, string, LedgerDecision, number];
+
+/** Shard index of a region code (FNV-1a, so the mapping is stable across isolates and deploys). */
+export function shardOf(region: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < region.length; i++) {
+    h ^= region.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % SHARDS;
+}
+
+/** Durable Object name of a shard; every read visits all of them. */
+export const shardName = (shard: number) => `exposure-shard-${shard}`;
+
+/** RPC stub of a shard. `wrangler types` leaves the namespace untyped, hence the cast. */
+export function shardStub(env: Env, shard: number): DurableObjectStub<ExposureLedger> {
+  const ns = env.EXPOSURE as unknown as DurableObjectNamespace<ExposureLedger>;
+  return ns.get(ns.idFromName(shardName(shard)));
+}
+
+/** UTC day `YYYY-MM-DD` of an epoch-ms instant. */
+export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** Header values longer than this are cut, so a client cannot inflate rows with huge headers. */
+export const IDENTITY_VALUE_MAX = 200;
+
+/** Canonical identity text of a request: JSON object of the present identity headers, keys sorted. */
+export function identityOf(headers: Headers, names: readonly string[]): string {
+  const present: [string, string][] = [];
+  for (const name of names) {
+    const value = headers.get(name);
+    if (value !== null) present.push([name, value.slice(0, IDENTITY_VALUE_MAX)]);
+  }
+  if (present.length === 0) return "{}";
+  present.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return JSON.stringify(Object.fromEntries(present));
+}
+
+/** Vars of the ledger (all optional; wrangler.toml sets the documented defaults). */
+export type LedgerEnv = GateEnv & {
+  /** Days of rows the Durable Object keeps (default 400). */
+  EXPOSURE_RETENTION_DAYS?: string;
+  /** Longest time an event waits in the isolate before it is flushed (default 5). */
+  EXPOSURE_FLUSH_SECONDS?: string;
+  /** `off` stops counting (the admin route still reads what was stored). */
+  EXPOSURE_LEDGER?: string;
+};
+
+export const DEFAULT_RETENTION_DAYS = 400;
+export const DEFAULT_FLUSH_SECONDS = 5;
+
+/** A positive number from a var, or the fallback (with the reason) when unset or malformed. */
+export function numberVar(
+  raw: string | undefined,
+  fallback: number,
+): { value: number; error: string | null } {
+  if (raw === undefined || raw === "") return { value: fallback, error: null };
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    return { value: fallback, error: `${JSON.stringify(raw)} is not a positive number` };
+  }
+  return { value: n, error: null };
+}
