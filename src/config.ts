@@ -28,11 +28,19 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
   return n;
 }
 
-let cached: { env: GateEnv; config: GateConfig } | undefined;
+let cached: { env: GateEnv; key: string; config: GateConfig } | undefined;
 
-/** Parses the vars of `env`; memoised per env object (one per isolate in production). */
+/**
+ * Parses the vars of `env`, memoised: by object identity first, then by the raw values,
+ * so a runtime that hands each request a fresh env object still parses only once.
+ */
 export function readConfig(env: GateEnv): GateConfig {
   if (cached?.env === env) return cached.config;
+  const key = `${env.ORIGIN_URL}|${env.POLICY_CACHE_SECONDS}|${env.FAIL_MODE}|${env.ORIGIN_TIMEOUT_MS}`;
+  if (cached?.key === key) {
+    cached.env = env;
+    return cached.config;
+  }
   let originUrl: URL | null = null;
   if (env.ORIGIN_URL) {
     try {
@@ -53,6 +61,6 @@ export function readConfig(env: GateEnv): GateConfig {
     failOpen: failMode === "open",
     originTimeoutMs: positiveInt("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, 30000),
   };
-  cached = { env, config };
+  cached = { env, key, config };
   return config;
 }
