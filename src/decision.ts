@@ -51,37 +51,70 @@ export const EXPOSURE_DECISIONS: ReadonlySet<Decision> = new Set([
 
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : "always");
 
-/**
- * Normalises a pathname the way an origin is likely to serve it, so that scope cannot be
- * dodged with `//v1/`, `/V1/`, `%2e%2e` or `%2F`: percent-decoding, collapsing slashes,
- * resolving dot segments, lower-casing.
- */
-export function normalizePath(pathname: string): string {
-  let path = pathname;
-  if (path.includes("%")) {
-    try {
-      path = decodeURIComponent(path);
-    } catch {
-      // Malformed escapes: judge the raw text; the origin will refuse it anyway.
-    }
-  }
-  if (path.includes("//") || path.includes("/.") || path.includes("\\")) {
-    const out: string[] = [];
-    for (const seg of path.replaceAll("\\", "/").split("/")) {
-      if (seg === "" || seg === ".") continue;
-      if (seg === "..") out.pop();
-      else out.push(seg);
-    }
-    path = `/${out.join("/")}${path.endsWith("/") && out.length > 0 ? "/" : ""}`;
-  }
-  return path.toLowerCase();
+/** Decodes `%XX` escapes of ASCII characters only; never throws on malformed or non-UTF-8 escapes. */
+function decodeAscii(path: string): string {
+  return path.replace(/%([0-7][0-9a-fA-F])/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
 }
 
-/** True when the gate judges this path (include prefix matched, no exclude prefix matched). */
+/** Collapses empty and `.` segments and resolves `..`; `stripParams` also drops `;params` (Tomcat, Jetty). */
+function resolveSegments(path: string, stripParams: boolean): string {
+  if (!/\/\/|\/\.|\\|;/.test(path)) return path;
+  const out: string[] = [];
+  for (const raw of path.replaceAll("\\", "/").split("/")) {
+    const seg = stripParams ? raw.split(";", 1)[0]! : raw;
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}${path.endsWith("/") && out.length > 0 ? "/" : ""}`;
+}
+
+/**
+ * Normalises a pathname the way an origin is likely to serve it, so that scope cannot be
+ * dodged with `//v1/`, `/V1/`, `%2e%2e` or `%2F`: percent-decoding (ASCII escapes only,
+ * so a stray `%ff` cannot switch decoding off), collapsing slashes, resolving dot
+ * segments, lower-casing.
+ */
+export function normalizePath(pathname: string): string {
+  const path = pathname.includes("%") ? decodeAscii(pathname) : pathname;
+  return resolveSegments(path, false).toLowerCase();
+}
+
+/**
+ * Every path an origin might serve for `pathname`: as received, percent-decoded once and
+ * repeatedly (double encoding), each with and without `;params`, all slash-collapsed,
+ * dot-resolved and lower-cased. Origins disagree on these (an origin that leaves `%2F`
+ * encoded routes `/v1/files/a%2F..%2F..%2Fx` under `/v1/`, one that decodes it serves
+ * `/x`), so the gate judges a request when any of them is in scope.
+ */
+export function scopePaths(pathname: string): string[] {
+  if (!/[%;\\]|\/\/|\/\./.test(pathname)) return [pathname.toLowerCase()];
+  const decoded = [pathname];
+  for (let i = 0; i < 4; i++) {
+    const next = decodeAscii(decoded[decoded.length - 1]!);
+    if (next === decoded[decoded.length - 1]) break;
+    decoded.push(next);
+  }
+  const out = new Set<string>();
+  for (const path of decoded) {
+    out.add(resolveSegments(path, false).toLowerCase());
+    out.add(resolveSegments(path, true).toLowerCase());
+  }
+  return [...out];
+}
+
+/**
+ * True when the gate judges this path: for some reading of it (see `scopePaths`) an
+ * include prefix matches and no exclude prefix does. Erring towards "in scope" is the
+ * safe side: a request judged needlessly still passes when its region is supported.
+ */
 export function inScope(policy: CompiledPolicy, pathname: string): boolean {
-  const path = normalizePath(pathname);
-  const starts = (prefix: string) => path.startsWith(prefix) || `${path}/` === prefix;
-  return policy.include.some(starts) && !policy.exclude.some(starts);
+  const starts = (path: string) => (prefix: string) => path.startsWith(prefix) || `${path}/` === prefix;
+  return scopePaths(pathname).some(
+    (path) => policy.include.some(starts(path)) && !policy.exclude.some(starts(path)),
+  );
 }
 
 function blockOrMonitor(

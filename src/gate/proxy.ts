@@ -27,6 +27,26 @@ export interface ForwardOptions {
   policyVersion: string | null;
 }
 
+/**
+ * Client-address headers an origin may read. Cloudflare sets `CF-Connecting-IP` at the
+ * edge (a client cannot choose it); the others arrive as the client wrote them (Cloudflare
+ * only appends to `X-Forwarded-For`), so none of them reaches the origin as sent: the
+ * origin sees the edge's address or nothing. `Forwarded` also carries `host`/`proto`/`by`
+ * that the gate cannot vouch for, so it is dropped rather than rewritten.
+ */
+function setClientAddress(headers: Headers, edgeIp: string | null): void {
+  const ip = edgeIp?.trim() || null;
+  headers.delete("forwarded");
+  for (const name of ["true-client-ip", "x-real-ip"]) {
+    if (headers.has(name)) {
+      if (ip) headers.set(name, ip);
+      else headers.delete(name);
+    }
+  }
+  if (ip) headers.set("x-forwarded-for", ip);
+  else headers.delete("x-forwarded-for");
+}
+
 /** Copies the client's headers for the origin, minus hop-by-hop and spoofable gate headers. */
 export function originHeaders(request: Request, verdict: Verdict | null, options: ForwardOptions): Headers {
   const headers = new Headers(request.headers);
@@ -43,6 +63,7 @@ export function originHeaders(request: Request, verdict: Verdict | null, options
   for (const name of [...headers.keys()]) {
     if (name.startsWith("x-region-gate-")) headers.delete(name);
   }
+  setClientAddress(headers, request.headers.get("cf-connecting-ip"));
   if (verdict === null) {
     // FAIL_MODE=open with no policy: tell the origin the gate did not judge this request.
     headers.set("x-region-gate-decision", "fail_open");
