@@ -1,13 +1,49 @@
 /**
  * Admin API (SPEC section 7), mounted at `/__region-gate`. Never proxied, never judged.
+ * `/healthz` is public (monitoring needs no secret, and it reveals only a version and an
+ * age); every other route sits behind `requireAdmin`, and answers 404 while ADMIN_TOKEN
+ * is unset.
  */
 import { Hono } from "hono";
-import type { GateEnv } from "../config";
-import { policyHealth } from "../policy/store";
+import { type GateEnv, readConfig } from "../config";
+import { exposureRoutes } from "../ledger/routes";
+import { log } from "../log";
+import { getPolicy, policyHealth } from "../policy/store";
+import { requireAdmin } from "./auth";
+import { explainRoutes } from "./explain";
+import { adminError } from "./http";
+import { policyRoutes } from "./policy";
 
 export const admin = new Hono<{ Bindings: GateEnv }>();
 
-admin.get("/healthz", (c) => {
-  const { policyVersion, policyAgeSeconds } = policyHealth();
-  return c.json({ ok: policyVersion !== null, policyVersion, policyAgeSeconds });
+admin.onError((err) => {
+  log("error", "admin_error", { error: err.message });
+  return adminError(
+    503,
+    "admin_unavailable",
+    `the admin API could not complete the request (${err.message}); retry, and check the POLICY and EXPOSURE bindings if it persists`,
+  );
 });
+
+admin.get("/healthz", async (c) => {
+  // Load (or reuse) the policy so an isolate that has served no request yet reports truly.
+  await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  const { policyVersion, policyAgeSeconds, lastError } = policyHealth();
+  return c.json(
+    { ok: policyVersion !== null, policyVersion, policyAgeSeconds, ...(lastError ? { lastError } : {}) },
+    policyVersion === null ? 503 : 200,
+    { "cache-control": "no-store" },
+  );
+});
+
+admin.use("*", requireAdmin);
+admin.route("/", policyRoutes);
+admin.route("/", explainRoutes);
+admin.route("/", exposureRoutes);
+admin.all("*", (c) =>
+  adminError(
+    404,
+    "not_found",
+    `no admin route for ${c.req.method} ${new URL(c.req.url).pathname}; see docs/operations.md for the routes`,
+  ),
+);

@@ -1,0 +1,89 @@
+/**
+ * Admin authentication: `Authorization: Bearer <ADMIN_TOKEN>`. Both tokens are HMACed
+ * with a random per-isolate key and the digests compared with `timingSafeEqual`, so
+ * neither the content nor the length of the secret leaks through timing.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { GateEnv } from "../config";
+import { bearerToken, fingerprint } from "../fingerprint";
+import { log } from "../log";
+import { adminError } from "./http";
+
+/** Query parameters that look like credentials; URLs end up in logs, so they are refused. */
+const QUERY_CREDENTIALS = ["token", "access_token", "admin_token", "auth", "authorization", "bearer", "key"];
+
+let macKey: Promise<CryptoKey> | undefined;
+let warnedDisabled = false;
+
+function digest(text: string): Promise<ArrayBuffer> {
+  macKey ??= crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]) as Promise<CryptoKey>;
+  return macKey.then((key) => crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
+}
+
+/** Constant-time equality of two secrets of any lengths. */
+export async function tokensEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/**
+ * Guards every admin route registered after it: 404 while `ADMIN_TOKEN` is unset (the
+ * admin API does not exist then), 400 for a token in the query string, 401 for a missing
+ * or wrong bearer token.
+ */
+export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, next) => {
+  const expected = c.env.ADMIN_TOKEN;
+  if (!expected) {
+    if (!warnedDisabled) {
+      warnedDisabled = true;
+      log("warn", "admin_disabled", {
+        fix: "the admin API answers 404 until the ADMIN_TOKEN secret is set (wrangler secret put ADMIN_TOKEN)",
+      });
+    }
+    return adminError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  }
+  const query = new URL(c.req.url).searchParams;
+  const leaked = QUERY_CREDENTIALS.find((name) => query.has(name));
+  if (leaked !== undefined) {
+    return adminError(
+      400,
+      "token_in_query",
+      `credentials in the query string (${leaked}=) are refused because URLs are logged; send Authorization: Bearer <ADMIN_TOKEN> instead`,
+      { param: leaked },
+    );
+  }
+  const challenge = { "www-authenticate": 'Bearer realm="region-gate admin"' };
+  const token = bearerToken(c.req.header("authorization") ?? null);
+  if (token === null) {
+    return adminError(
+      401,
+      "missing_token",
+      "admin API needs Authorization: Bearer <ADMIN_TOKEN> (the secret set with wrangler secret put ADMIN_TOKEN)",
+      { headers: challenge },
+    );
+  }
+  if (!(await tokensEqual(token, expected))) {
+    log("warn", "admin_auth_failed", { path: new URL(c.req.url).pathname });
+    return adminError(
+      401,
+      "invalid_token",
+      "the bearer token is not the gate's ADMIN_TOKEN; check the secret",
+      {
+        headers: challenge,
+      },
+    );
+  }
+  await next();
+};
+
+/**
+ * Who made a change, as recorded in history: `admin:<fingerprint of the token>` with
+ * `IDENTITY_SALT` (reproducible with `region-gate key fingerprint`), or `admin` without a salt.
+ */
+export async function adminActor(c: Context<{ Bindings: GateEnv }>): Promise<string> {
+  const token = bearerToken(c.req.header("authorization") ?? null);
+  const salt = c.env.IDENTITY_SALT;
+  return token && salt ? `admin:${await fingerprint(salt, token)}` : "admin";
+}

@@ -1,0 +1,155 @@
+/**
+ * `/policy` routes (SPEC section 7): read, write, validate, history, rollback. Writes go
+ * through the shared rules of `policy/history.ts` (the CLI uses the same ones), then
+ * invalidate this isolate's cached policy so the next request here uses the new one.
+ */
+import { type Context, Hono } from "hono";
+import type { GateEnv } from "../config";
+import { parseInstant } from "../explain";
+import { log } from "../log";
+import {
+  activeAt,
+  asActiveMeta,
+  canonicalPolicy,
+  etagOf,
+  POLICY_KEY,
+  type Precondition,
+  pushPolicy,
+  readHistory,
+  rollbackPolicy,
+  sha256Hex,
+  type WriteResult,
+} from "../policy/history";
+import { validatePolicy } from "../policy/schema";
+import { invalidatePolicy } from "../policy/store";
+import { adminActor } from "./auth";
+import { adminError, readJsonBody } from "./http";
+import { kvStorage } from "./kv-storage";
+import { serialised } from "./lock";
+
+type AdminContext = Context<{ Bindings: GateEnv }>;
+
+export const policyRoutes = new Hono<{ Bindings: GateEnv }>();
+
+function precondition(c: AdminContext): Precondition {
+  const ifMatch = c.req.header("if-match");
+  if (ifMatch !== undefined) return { ifMatch };
+  return c.req.header("if-none-match")?.trim() === "*" ? { ifNoneMatch: "*" } : null;
+}
+
+function invalid(errors: Array<{ path: string; message: string }>, message: string): Response {
+  return adminError(422, "policy_invalid", message, { errors });
+}
+
+async function written(c: AdminContext, result: WriteResult, action: string): Promise<Response> {
+  if (!result.ok) {
+    return adminError(
+      result.status,
+      result.code,
+      result.message,
+      result.errors ? { errors: result.errors } : {},
+    );
+  }
+  if (result.changed) {
+    invalidatePolicy();
+    log("info", `policy_${action}`, {
+      version: result.version,
+      sha256: result.sha256,
+      by: await adminActor(c),
+    });
+  }
+  return c.json(result, 200, { etag: result.etag, "cache-control": "no-store" });
+}
+
+policyRoutes.get("/policy", async (c) => {
+  const { value, metadata } = await c.env.POLICY.getWithMetadata(POLICY_KEY, "text");
+  if (value === null) {
+    return adminError(
+      404,
+      "policy_absent",
+      "no policy is stored yet; PUT one here or run `region-gate policy push FILE`",
+    );
+  }
+  const etag = etagOf(await sha256Hex(value));
+  const headers: Record<string, string> = { etag, "cache-control": "no-store" };
+  const meta = asActiveMeta(metadata);
+  if (meta) {
+    headers["x-region-gate-policy"] = meta.version;
+    headers["last-modified"] = new Date(meta.at).toUTCString();
+  }
+  if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
+  return c.body(value, 200, { ...headers, "content-type": "application/json" });
+});
+
+policyRoutes.put("/policy", async (c) => {
+  const body = await readJsonBody(c.req.raw);
+  if ("error" in body) return body.error;
+  const result = validatePolicy(body.value);
+  if (!result.ok) {
+    return invalid(
+      result.errors,
+      `the policy is invalid (${result.errors.length} problems); the active policy is unchanged`,
+    );
+  }
+  const by = await adminActor(c);
+  const pre = precondition(c);
+  const outcome = await serialised(() =>
+    pushPolicy(kvStorage(c.env.POLICY), result.policy, { by, now: new Date() }, pre),
+  );
+  return written(c, outcome, "pushed");
+});
+
+policyRoutes.post("/policy/validate", async (c) => {
+  const body = await readJsonBody(c.req.raw);
+  if ("error" in body) return body.error;
+  const result = validatePolicy(body.value);
+  if (!result.ok) return invalid(result.errors, `the policy is invalid (${result.errors.length} problems)`);
+  const sha256 = await sha256Hex(canonicalPolicy(result.policy));
+  return c.json({ ok: true, version: result.policy.version, sha256 });
+});
+
+policyRoutes.get("/policy/history", async (c) => {
+  const atParam = c.req.query("at");
+  let at: number | null = null;
+  if (atParam !== undefined) {
+    at = parseInstant(atParam);
+    if (at === null) {
+      return adminError(
+        400,
+        "invalid_time",
+        `at=${JSON.stringify(atParam)} is not a time; use RFC 3339 with an offset (2024-07-09T10:00:00Z) or a day (2024-07-09)`,
+        { param: "at" },
+      );
+    }
+  }
+  const view = await readHistory(kvStorage(c.env.POLICY));
+  const answer =
+    at === null ? view : { ...view, at: new Date(at).toISOString(), activeAt: activeAt(view, new Date(at)) };
+  return c.json(answer, 200, { "cache-control": "no-store" });
+});
+
+policyRoutes.post("/policy/rollback", async (c) => {
+  const body = await readJsonBody(c.req.raw);
+  if ("error" in body) return body.error;
+  const version = (body.value as { version?: unknown } | null)?.version;
+  if (typeof version !== "string" || version === "") {
+    return adminError(400, "invalid_rollback", 'send {"version": "<a version from GET /policy/history>"}', {
+      param: "version",
+    });
+  }
+  const by = await adminActor(c);
+  const pre = precondition(c);
+  const outcome = await serialised(() =>
+    rollbackPolicy(
+      kvStorage(c.env.POLICY),
+      version,
+      (doc) => {
+        const r = validatePolicy(doc);
+        return r.ok ? [] : r.errors;
+      },
+      { by, now: new Date() },
+      pre,
+    ),
+  );
+  return written(c, outcome, "rolled_back");
+});
