@@ -8,6 +8,7 @@ import type { GateEnv } from "./config";
 import { gate } from "./gate/handler";
 import { serverError } from "./gate/responses";
 import { log } from "./log";
+import { selfCheck } from "./selfcheck";
 
 const app = new Hono<{ Bindings: GateEnv }>();
 
@@ -19,6 +20,7 @@ app.onError((err) => {
 /** The admin prefix (SPEC section 7); everything else goes through the gate. */
 // Not exported: workerd treats every named export of the entry module as an entrypoint.
 const ADMIN_PREFIX = "/__region-gate";
+app.route(`${ADMIN_PREFIX}/check`, selfCheck);
 app.route(ADMIN_PREFIX, admin);
 app.all(`${ADMIN_PREFIX}/*`, (c) => c.json({ error: "not found" }, 404));
 app.all("*", gate);

@@ -1,0 +1,159 @@
+/**
+ * Public self-check (`GET /__region-gate/check`): tells the caller where the gate thinks
+ * they are and what it decides for them now. It answers about the caller only: their
+ * country and subdivision (from `request.cf`, never a header), their decision, their
+ * enforcement window, the policy version and the documentation link. Nothing else of the
+ * policy (other regions, scope details, exemption entries) is shown.
+ *
+ * Exemptions are evaluated like the gate does (client address, and the bearer key when
+ * one is sent), because a developer asking "why am I not blocked?" deserves the true
+ * answer; but only the word `exempt` is revealed, never which entry, CIDR, note or end
+ * date matched. The gate itself already tells a caller `x-region-gate-decision: exempt`.
+ */
+import { Hono } from "hono";
+import { type GateEnv, readConfig } from "../config";
+import { HTML_HEADERS, Page } from "../dashboard/layout";
+import { type PhaseView, phaseAt } from "../dashboard/phase";
+import { type Decision, decide } from "../decision";
+import { requestFingerprint } from "../fingerprint";
+import type { CompiledPolicy } from "../policy/compile";
+import { getPolicy } from "../policy/store";
+
+/** What the self-check answers, as JSON (and rendered as HTML). */
+export interface SelfCheck {
+  country: string | null;
+  subdivision: string | null;
+  /** The region code the decision is about (`CN`, `UA-43`, `XX`, `T1`). */
+  region: string | null;
+  decision: Decision;
+  /** The decision in plain words, for the caller. */
+  meaning: string;
+  /** The caller's enforcement window, when their region is unsupported. */
+  enforcement: PhaseView | null;
+  /** The path the decision was taken for: the policy's first scope prefix. */
+  checkedPath: string;
+  policyVersion: string;
+  docsUrl: string | null;
+  checkedAt: string;
+}
+
+const MEANING: Record<Decision, string> = {
+  pass: "Your location is supported: your requests pass.",
+  unknown: "The edge could not tell your country; your requests pass.",
+  exempt: "Your location is not supported, but an exemption that applies to you lets your requests pass.",
+  observe: "Your location is not supported. Your requests still pass; see the enforcement dates below.",
+  warn: "Your location is not supported. Your requests pass, with a Sunset header announcing the block date.",
+  block: "Your location is not supported: your requests are refused with status 403.",
+  monitor: "Your location is not supported. The gate is only monitoring for now, so your requests pass.",
+  out_of_scope: "The checked path is not judged by the gate.",
+};
+
+/** Builds the caller's self-check from the request's edge facts. */
+export async function selfCheckOf(
+  policy: CompiledPolicy,
+  request: Request,
+  salt: string | undefined,
+  now: number,
+): Promise<SelfCheck> {
+  const cf = request.cf;
+  const country = typeof cf?.country === "string" ? cf.country : null;
+  const regionCode = typeof cf?.regionCode === "string" ? cf.regionCode : null;
+  const path = policy.doc.scope?.include?.[0] ?? "/";
+  const facts = { path, country, regionCode };
+  // The window is taken without exemptions: an exempt caller still learns their dates.
+  const regional = decide(policy, facts, now);
+  let verdict = regional;
+  if (regional.window) {
+    const ip = request.headers.get("cf-connecting-ip");
+    const fingerprint = policy.keyExemptions.size > 0 ? await requestFingerprint(request, salt) : null;
+    const exempted = decide(policy, { ...facts, ip, fingerprint }, now);
+    if (exempted.decision === "exempt") verdict = exempted;
+  }
+  return {
+    country,
+    subdivision: country && regionCode ? `${country}-${regionCode}` : null,
+    region: verdict.region,
+    decision: verdict.decision,
+    meaning: MEANING[verdict.decision],
+    enforcement: regional.window ? phaseAt(regional.window, now) : null,
+    checkedPath: path,
+    policyVersion: policy.version,
+    docsUrl: policy.docsUrl,
+    checkedAt: new Date(now).toISOString(),
+  };
+}
+
+const wantsJson = (request: Request, format: string | undefined) =>
+  format === "json" ||
+  (format !== "html" && (request.headers.get("accept") ?? "").includes("application/json"));
+
+function CheckPage({ check }: { check: SelfCheck }) {
+  const e = check.enforcement;
+  return (
+    <Page title="Where does the gate think you are?">
+      <h1>Where does the gate think you are?</h1>
+      <div class="card">
+        <p>
+          Country: <b>{check.country ?? "unknown"}</b>
+          {check.subdivision ? (
+            <>
+              {" "}
+              · subdivision: <b>{check.subdivision}</b>
+            </>
+          ) : null}
+        </p>
+        <p>
+          Decision now: <span class={`tag ${check.decision}`}>{check.decision}</span>
+          {check.region && check.region !== check.country ? <> for region {check.region}</> : null}
+        </p>
+        <p>{check.meaning}</p>
+        {e ? (
+          <p>
+            Enforcement for you: {e.summary}.{" "}
+            {e.warnFrom && e.warnFrom !== "always" ? <>Warnings from {e.warnFrom}. </> : null}
+            {e.blockFrom && e.blockFrom !== "always" ? <>Blocking from {e.blockFrom}.</> : null}
+          </p>
+        ) : null}
+        {check.docsUrl ? (
+          <p>
+            Supported locations: <a href={check.docsUrl}>{check.docsUrl}</a>
+          </p>
+        ) : null}
+      </div>
+      <p class="muted">
+        Checked for <code>{check.checkedPath}</code> with policy <code>{check.policyVersion}</code> at{" "}
+        {check.checkedAt}. The location comes from the network you connect from (a VPN or cloud region changes
+        it). <a href="?format=json">JSON</a>
+      </p>
+    </Page>
+  );
+}
+
+/** Sub-app mounted at `/__region-gate/check`; needs no token, never proxies. */
+export const selfCheck = new Hono<{ Bindings: GateEnv }>();
+
+selfCheck.get("/", async (c) => {
+  if (c.env.SELF_CHECK === "false") return c.json({ error: "not found" }, 404);
+  const json = wantsJson(c.req.raw, c.req.query("format"));
+  const policy = await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  if (policy === null) {
+    const message = "No region policy is loaded right now; try again in a minute.";
+    if (json) {
+      return c.json(
+        { error: { message, type: "server_error", param: null, code: "region_policy_unavailable" } },
+        503,
+        { "cache-control": "no-store" },
+      );
+    }
+    return c.html(
+      <Page title="Self-check unavailable">
+        <p class="error">{message}</p>
+      </Page>,
+      503,
+      HTML_HEADERS,
+    );
+  }
+  const check = await selfCheckOf(policy, c.req.raw, c.env.IDENTITY_SALT, Date.now());
+  if (json) return c.json(check, 200, { "cache-control": "no-store", vary: "accept" });
+  return c.html(<CheckPage check={check} />, 200, { ...HTML_HEADERS, vary: "accept" });
+});
