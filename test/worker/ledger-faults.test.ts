@@ -1,0 +1,136 @@
+/**
+ * Ledger faults: the gate is called directly with an env whose EXPOSURE binding throws,
+ * in a file of its own so that no delayed flush of another test shares the isolate buffer.
+ */
+import { createExecutionContext, env } from "cloudflare:test";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Verdict } from "../../src/decision";
+import app from "../../src/index";
+import type { LedgerEnv } from "../../src/ledger/model";
+import {
+  exposureStats,
+  flushExposure,
+  MAX_BUFFER_KEYS,
+  MAX_RETRY_KEYS,
+  recordExposure,
+} from "../../src/ledger/recorder";
+import { compilePolicy } from "../../src/policy/compile";
+import { livePolicy } from "../fixtures/policies";
+import { exposure, settle } from "./ledger-helpers";
+
+// No delayed flush during these tests: each one flushes when it means to.
+const quiet: LedgerEnv = { ...env, EXPOSURE_FLUSH_SECONDS: "3600" };
+const broken: LedgerEnv = {
+  ...quiet,
+  EXPOSURE: {
+    idFromName() {
+      throw new Error("EXPOSURE binding unavailable (test)");
+    },
+    get() {
+      throw new Error("EXPOSURE binding unavailable (test)");
+    },
+  } as unknown as DurableObjectNamespace,
+};
+
+beforeAll(async () => {
+  await env.POLICY.put("policy", JSON.stringify(livePolicy()));
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/**
+ * One request through the real app with `e` as its env. The execution context is not
+ * awaited: it holds the recorder's delayed flush (an hour here); tests wait with `settle`.
+ */
+async function gate(e: LedgerEnv, country: string, key?: string): Promise<Response> {
+  const ctx = createExecutionContext();
+  const headers: HeadersInit = key ? { authorization: `Bearer ${key}` } : {};
+  const req = new Request("https://gate.test/v1/models", { headers, cf: { country } } as RequestInit);
+  const res = await app.fetch(req, e, ctx);
+  await res.arrayBuffer();
+  return res;
+}
+
+function spyLogs(): string[] {
+  const lines: string[] = [];
+  for (const m of ["log", "warn", "error"] as const) {
+    vi.spyOn(console, m).mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+  }
+  return lines;
+}
+
+describe("exposure ledger faults", () => {
+  it("serves requests as usual while the ledger is unreachable, then counts the loss and logs it", async () => {
+    const logs = spyLogs();
+    const before = exposureStats();
+    for (let i = 0; i < 10; i++) expect((await gate(broken, "CN", `sk-fault-${i % 2}`)).status).toBe(403);
+    for (let i = 0; i < 3; i++) expect((await gate(broken, "JP")).status).toBe(200);
+    await settle(before.recordedEvents, 10);
+
+    await flushExposure(broken);
+    expect(exposureStats().retryEvents).toBe(10);
+    expect(logs.some((l) => l.includes('"exposure_flush_failed"'))).toBe(true);
+    for (let attempt = 2; attempt <= 5; attempt++) await flushExposure(broken);
+
+    const after = exposureStats();
+    expect(after.droppedEvents - before.droppedEvents).toBe(10);
+    expect(after.retryEvents).toBe(0);
+    const dropped = logs.filter((l) => l.includes('"exposure_dropped"')).map((l) => JSON.parse(l));
+    expect(dropped.reduce((sum, l) => sum + l.events, 0)).toBe(10);
+    expect(dropped[0]).toMatchObject({ level: "error", reason: "attempts_exhausted" });
+  });
+
+  it("retries a failed flush with the next one and counts it once", async () => {
+    spyLogs();
+    const before = exposureStats();
+    for (let i = 0; i < 4; i++) expect((await gate(broken, "HK")).status).toBe(403);
+    await flushExposure(broken);
+    expect(exposureStats().retryEvents).toBe(4);
+    await flushExposure(quiet);
+    expect(exposureStats().droppedEvents).toBe(before.droppedEvents);
+
+    const res = await exposure("region=HK&summary=1");
+    expect(await res.json()).toMatchObject({
+      summary: [{ region: "HK", customers: 1, requests: 4, blocked: 4 }],
+    });
+  });
+
+  it("bounds memory while the ledger is down: past the retry bound, batches drop with a count", async () => {
+    spyLogs();
+    const before = exposureStats();
+    const policy = compilePolicy(livePolicy({ identity: { headers: ["x-org"] } }));
+    const verdict: Verdict = { decision: "block", region: "SY", country: "SY", rule: "test" };
+    // Collects the early flushes that a full buffer starts, to await them all.
+    const pending: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p) };
+    // A short delay, so a delayed flush (if this test starts one) is over before `pending` settles.
+    const brokenFast: LedgerEnv = { ...broken, EXPOSURE_FLUSH_SECONDS: "0.01" };
+    const distinct = MAX_RETRY_KEYS + MAX_BUFFER_KEYS; // one more full buffer than the retry queue holds
+    for (let i = 0; i < distinct; i++) {
+      const request = new Request("https://gate.test/v1/x", { headers: { "x-org": `org-${i}` } });
+      recordExposure(ctx, brokenFast, policy, verdict, request, null);
+      expect(exposureStats().bufferedKeys).toBeLessThanOrEqual(MAX_BUFFER_KEYS);
+    }
+    await Promise.all(pending);
+    await flushExposure(broken);
+
+    const after = exposureStats();
+    expect(after.recordedEvents - before.recordedEvents).toBe(distinct);
+    expect(after.retryEvents).toBeLessThanOrEqual(MAX_RETRY_KEYS);
+    expect(after.retryEvents + after.droppedEvents - before.droppedEvents).toBe(distinct);
+    expect(after.droppedEvents - before.droppedEvents).toBeGreaterThanOrEqual(MAX_BUFFER_KEYS);
+
+    await flushExposure(quiet); // drains what was kept, so later tests start clean
+    expect(exposureStats().retryEvents).toBe(0);
+  });
+
+  it("records nothing when EXPOSURE_LEDGER is off", async () => {
+    const before = exposureStats().recordedEvents;
+    expect((await gate({ ...quiet, EXPOSURE_LEDGER: "off" }, "CN", "sk-off")).status).toBe(403);
+    expect(exposureStats().recordedEvents).toBe(before);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Helpers shared by the ledger tests: drive the gate, wait for the background HMACs,
+ * flush, and read the ledger back through the admin route and the shards themselves.
+ */
+import { env, runInDurableObject, SELF } from "cloudflare:test";
+import type { ExposureLedger } from "../../src/ledger/ledger-do";
+import { SHARDS, shardStub } from "../../src/ledger/model";
+import { exposureStats, flushExposure } from "../../src/ledger/recorder";
+
+export const ADMIN = { authorization: "Bearer test-admin-token-0123456789" };
+export const SALT = "test-identity-salt";
+
+/** One gate request with an edge country and optional key and headers. */
+export async function send(country: string, headers: Record<string, string> = {}): Promise<number> {
+  const res = await SELF.fetch("https://gate.test/v1/chat/completions", {
+    method: "POST",
+    body: "{}",
+    headers,
+    cf: { country },
+  } as RequestInit);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Waits (bounded) until this isolate has counted `events` more events than `since`. */
+export async function settle(since: number, events: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (exposureStats().recordedEvents < since + events) {
+    if (Date.now() > deadline) {
+      throw new Error(`recorded ${exposureStats().recordedEvents - since} of ${events} events within 10 s`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits for `events` recorded events since `since`, then flushes to the Durable Objects. */
+export async function settleAndFlush(since: number, events: number): Promise<void> {
+  await settle(since, events);
+  await flushExposure(env);
+}
+
+/** `GET /__region-gate/exposure?query` as the admin. */
+export function exposure(query: string): Promise<Response> {
+  return SELF.fetch(`https://gate.test/__region-gate/exposure?${query}`, { headers: ADMIN });
+}
+
+/** Every row of every table of every shard, as text (to search for what must not be there). */
+export async function dumpAllShards(): Promise<string> {
+  let text = "";
+  for (let shard = 0; shard < SHARDS; shard++) {
+    text += await runInDurableObject(shardStub(env, shard), (_: ExposureLedger, state) => {
+      const sql = state.storage.sql;
+      const tables = sql
+        // workerd's own _cf_* tables refuse reads (SQLITE_AUTH); every other table is dumped.
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '!_cf!_%' ESCAPE '!'",
+        )
+        .toArray();
+      let out = "";
+      for (const { name } of tables) out += JSON.stringify(sql.exec(`SELECT * FROM "${name}"`).toArray());
+      return out;
+    });
+  }
+  return text;
+}
