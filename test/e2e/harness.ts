@@ -1,0 +1,314 @@
+/**
+ * End-to-end harness: the built bundle (`dist/index.js`, made by global-setup.ts) under
+ * the `miniflare` package, with real KV and Durable Objects, in front of a real Node HTTP
+ * origin on 127.0.0.1.
+ *
+ * @example
+ *   const origin = await startOrigin();
+ *   const gate = await startGate({ originUrl: origin.url, policy: livePolicy() });
+ *   const res = await gate.fetch("/v1/models", { cf: { country: "CN" } }); // 403
+ *   await gate.dispose(); await origin.close();
+ *
+ * Giving a request its edge facts (`request.cf`): over real HTTP the dev-only `MF-CF-Blob`
+ * header carries them and becomes `request.cf` as is (`gate.fetch` sets it from `cf`).
+ * `mf.dispatchFetch(url, { cf })` works too but merges `cf` into miniflare's placeholder
+ * (country US, regionCode TX), so a `{ country: "CN" }` request arrives as subdivision CN-TX.
+ * Without either, the placeholder applies: country US.
+ */
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { Miniflare } from "miniflare";
+import { DIST_ENTRY } from "./global-setup";
+
+// ---------------------------------------------------------------- origin
+
+/** What the origin received, one entry per request (the body only as length + hash). */
+export interface OriginRecord {
+  method: string;
+  /** The request target as it arrived (path and query, undecoded). */
+  target: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingMessage["headers"];
+  rawHeaders: string[];
+  bodyLength: number;
+  bodySha256: string;
+}
+
+export interface TestOrigin {
+  url: string;
+  port: number;
+  /** Every request the origin saw, in arrival order. */
+  seen: OriginRecord[];
+  /**
+   * Signals from inside the origin, for tests that prove streaming by ordering rather
+   * than by sleeping: `body-start` (first request-body bytes arrived), `sse-sent` (n).
+   */
+  events: EventEmitter;
+  /** State of the current `/v1/sse` response: events written, and whether it ended. */
+  sse: { sent: number; finished: boolean };
+  /** Lets the current `/v1/sse` response write past its first event. */
+  releaseSse(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the test origin on 127.0.0.1 (free port). Routes:
+ * - `/v1/sse?n=N`: event 1, then waits for `releaseSse()`, then events 2..N and ends;
+ * - `/v1/silent`: reads the request, never answers;
+ * - `/v1/slow-body?chunks=N&every=MS`: headers at once, then a chunk every MS ms;
+ * - `/v1/redirect`: 302 to https://elsewhere.example/;
+ * - `/v1/ws` (Upgrade: websocket): echoes text frames back prefixed with `echo:`;
+ * - anything else: JSON of the `OriginRecord`, written after the body was read and hashed.
+ */
+export async function startOrigin(): Promise<TestOrigin> {
+  const seen: OriginRecord[] = [];
+  const events = new EventEmitter();
+  const sockets = new Set<Socket>();
+  let release: () => void = () => {};
+  const origin = {
+    seen,
+    events,
+    sse: { sent: 0, finished: false },
+    releaseSse: () => release(),
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://origin.local");
+    const record: OriginRecord = {
+      method: req.method ?? "",
+      target: req.url ?? "",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      bodyLength: 0,
+      bodySha256: "",
+    };
+    seen.push(record);
+    const hash = createHash("sha256");
+    const bodyRead = new Promise<void>((resolve, reject) => {
+      req.on("data", (chunk: Buffer) => {
+        if (record.bodyLength === 0) events.emit("body-start", record);
+        record.bodyLength += chunk.length;
+        hash.update(chunk);
+      });
+      req.on("end", () => {
+        record.bodySha256 = hash.digest("hex");
+        resolve();
+      });
+      req.on("error", reject);
+    });
+    const route = routes[url.pathname] ?? echo;
+    route({ req, res, url, record, bodyRead, origin, setRelease: (fn) => (release = fn) }).catch(
+      (err: Error) => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(`test origin error: ${err.message}`);
+      },
+    );
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
+    sockets.add(socket);
+    seen.push({
+      method: req.method ?? "",
+      target: req.url ?? "",
+      path: new URL(req.url ?? "/", "http://origin.local").pathname,
+      query: {},
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      bodyLength: 0,
+      bodySha256: "",
+    });
+    acceptWebSocket(req, socket);
+  });
+  const port = await listen(server);
+  return {
+    ...origin,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => closeServer(server, sockets),
+  };
+}
+
+interface RouteArgs {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  record: OriginRecord;
+  bodyRead: Promise<void>;
+  origin: { sse: { sent: number; finished: boolean }; events: EventEmitter };
+  setRelease(fn: () => void): void;
+}
+
+async function echo({ res, record, bodyRead }: RouteArgs): Promise<void> {
+  await bodyRead;
+  res.writeHead(200, { "content-type": "application/json", "x-origin": "test" });
+  res.end(JSON.stringify(record));
+}
+
+const routes: Record<string, (args: RouteArgs) => Promise<void>> = {
+  "/v1/sse": async ({ res, url, origin, setRelease }) => {
+    const n = Number(url.searchParams.get("n") ?? 3);
+    const released = new Promise<void>((resolve) => setRelease(resolve));
+    origin.sse.sent = 0;
+    origin.sse.finished = false;
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    const send = (i: number) => {
+      res.write(`id: ${i}\ndata: event ${i}\n\n`);
+      origin.sse.sent = i;
+      origin.events.emit("sse-sent", i);
+    };
+    send(1);
+    await released;
+    for (let i = 2; i <= n; i++) send(i);
+    origin.sse.finished = true;
+    res.end();
+  },
+  "/v1/silent": async ({ bodyRead }) => {
+    await bodyRead;
+  },
+  "/v1/slow-body": async ({ res, url }) => {
+    const chunks = Number(url.searchParams.get("chunks") ?? 3);
+    const every = Number(url.searchParams.get("every") ?? 100);
+    res.writeHead(200, { "content-type": "text/plain" });
+    for (let i = 1; i <= chunks; i++) {
+      await new Promise((r) => setTimeout(r, every));
+      res.write(`chunk ${i}\n`);
+    }
+    res.end();
+  },
+  "/v1/redirect": async ({ res, bodyRead }) => {
+    await bodyRead;
+    res.writeHead(302, { location: "https://elsewhere.example/" }).end();
+  },
+};
+
+/** Minimal RFC 6455 server side: handshake, then echo small unfragmented text frames. */
+function acceptWebSocket(req: IncomingMessage, socket: Socket): void {
+  const key = req.headers["sec-websocket-key"];
+  if (typeof key !== "string") {
+    socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
+    return;
+  }
+  const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
+  socket.on("data", (frame: Buffer) => {
+    const opcode = (frame[0] ?? 0) & 0x0f;
+    const length = (frame[1] ?? 0) & 0x7f;
+    if (opcode === 0x8) return void socket.end(Buffer.from([0x88, 0x00]));
+    if (opcode !== 0x1 || length > 125) return;
+    const mask = frame.subarray(2, 6);
+    const text = Buffer.from(frame.subarray(6, 6 + length).map((b, i) => b ^ (mask[i % 4] ?? 0))).toString();
+    const reply = Buffer.from(`echo:${text}`);
+    socket.write(Buffer.concat([Buffer.from([0x81, reply.length]), reply]));
+  });
+  socket.on("error", () => {});
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released): connections are refused. */
+export async function refusingPort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await closeServer(server, new Set());
+  return port;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  for (const socket of sockets) socket.destroy();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+// ---------------------------------------------------------------- gate
+
+/** Edge facts for a request (the subset of `request.cf` the gate reads). */
+export interface EdgeFacts {
+  country?: string;
+  regionCode?: string;
+}
+
+export interface GateRequestInit extends RequestInit {
+  /** Sent as the `MF-CF-Blob` header, which miniflare turns into `request.cf`. */
+  cf?: EdgeFacts;
+}
+
+export interface TestGate {
+  /** Where the gate listens (http://127.0.0.1:<port>). */
+  url: string;
+  mf: Miniflare;
+  /** The gate's `POLICY` namespace (real KV inside workerd). */
+  kv: Awaited<ReturnType<Miniflare["getKVNamespace"]>>;
+  /** A real HTTP request to the gate; `cf` becomes `request.cf`. Redirects are not followed. */
+  fetch(path: string, init?: GateRequestInit): Promise<Response>;
+  dispose(): Promise<void>;
+}
+
+export interface GateOptions {
+  /** ORIGIN_URL; omit for route mode. */
+  originUrl?: string;
+  /** Extra vars and secrets (ORIGIN_TIMEOUT_MS, ORIGIN_AUTH_SECRET, FAIL_MODE, ...). */
+  bindings?: Record<string, string>;
+  /** Written to KV key `policy` (objects as JSON); null leaves KV empty. */
+  policy: object | string | null;
+}
+
+/** Test secrets, the same as the `worker` vitest project's. */
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+export const TEST_IDENTITY_SALT = "test-identity-salt";
+
+/** Runs `dist/index.js` under miniflare on a free port of 127.0.0.1, with the policy seeded. */
+export async function startGate(options: GateOptions): Promise<TestGate> {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: DIST_ENTRY,
+    compatibilityDate: "2026-04-01",
+    compatibilityFlags: ["nodejs_compat"],
+    kvNamespaces: ["POLICY"],
+    durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
+    bindings: {
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      IDENTITY_SALT: TEST_IDENTITY_SALT,
+      POLICY_CACHE_SECONDS: "30",
+      FAIL_MODE: "closed",
+      ORIGIN_TIMEOUT_MS: "30000",
+      ...(options.originUrl ? { ORIGIN_URL: options.originUrl } : {}),
+      ...options.bindings,
+    },
+    host: "127.0.0.1",
+    port: 0,
+    // The placeholder cf object, never a download.
+    cf: false,
+  });
+  const url = (await mf.ready).origin;
+  const kv = await mf.getKVNamespace("POLICY");
+  if (options.policy !== null) {
+    const text = typeof options.policy === "string" ? options.policy : JSON.stringify(options.policy);
+    await kv.put("policy", text);
+  }
+  return {
+    url,
+    mf,
+    kv,
+    fetch: (path, init = {}) => {
+      const { cf, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (cf) headers.set("MF-CF-Blob", JSON.stringify(cf));
+      return fetch(new URL(path, url), { redirect: "manual", ...rest, headers });
+    },
+    dispose: () => mf.dispose(),
+  };
+}
