@@ -158,7 +158,10 @@ function duplicates(list: unknown, path: string, problems: PolicyProblem[]): voi
   if (!Array.isArray(list)) return;
   const seen = new Map<string, number>();
   list.forEach((item, i) => {
-    const key = JSON.stringify(item);
+    // Objects and arrays are type errors reported by the schema; stringifying them could
+    // also overflow the stack on hostile nesting, so only primitives are compared.
+    if (typeof item === "object" && item !== null) return;
+    const key = `${typeof item}:${String(item)}`;
     const first = seen.get(key);
     if (first === undefined) seen.set(key, i);
     else problems.push({ path: `${path}[${i}]`, message: `duplicate of ${path}[${first}]` });
