@@ -26,7 +26,10 @@ export async function adminFetch(path: string, call: AdminCall = {}): Promise<Re
   if (token !== null) headers.set("authorization", `Bearer ${token}`);
   let body: BodyInit | undefined;
   if (call.body !== undefined) {
-    body = typeof call.body === "string" ? call.body : JSON.stringify(call.body);
+    body =
+      typeof call.body === "string" || call.body instanceof ReadableStream || call.body instanceof Uint8Array
+        ? call.body
+        : JSON.stringify(call.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
   const ctx = createExecutionContext();
