@@ -4,6 +4,7 @@
  * (503), because a partial list would silently leave customers out of the mailing.
  */
 import { Hono } from "hono";
+import { adminError } from "../admin/http";
 import type { GateEnv } from "../config";
 import { log } from "../log";
 import { SHARDS, shardOf, shardStub } from "./model";
@@ -11,17 +12,10 @@ import { mergeSummaries, parseExposureQuery, rowsCsv, summaryCsv, toRows } from 
 
 export const exposureRoutes = new Hono<{ Bindings: GateEnv }>();
 
-const errorJson = (message: string, type: string, code: string, param: string | null) => ({
-  error: { message, type, param, code },
-});
-
 exposureRoutes.get("/exposure", async (c) => {
   const query = parseExposureQuery(new URL(c.req.url).searchParams);
   if ("error" in query) {
-    return c.json(
-      errorJson(query.error, "invalid_request_error", "invalid_exposure_query", query.param),
-      400,
-    );
+    return adminError(400, "invalid_exposure_query", query.error, { param: query.param });
   }
   const { filter } = query;
   // A region lives in exactly one shard; without a region filter, every shard is read.
@@ -32,27 +26,25 @@ exposureRoutes.get("/exposure", async (c) => {
         await Promise.all(shards.map((s) => shardStub(c.env, s).summary(filter))),
       );
       if (query.format === "csv") return csvResponse(summaryCsv(summary));
-      return c.json({ summary });
+      return c.json({ summary }, 200, NO_STORE);
     }
     const groups = await Promise.all(shards.map((s) => shardStub(c.env, s).rows(filter)));
     const rows = toRows(groups.flat());
     if (query.format === "csv") return csvResponse(rowsCsv(rows));
-    return c.json({ rows });
+    return c.json({ rows }, 200, NO_STORE);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log("error", "exposure_read_failed", { error: message });
-    return c.json(
-      errorJson(
-        `the exposure ledger could not be read (${message}); retry, and check the EXPOSURE binding if it persists`,
-        "server_error",
-        "exposure_unavailable",
-        null,
-      ),
+    return adminError(
       503,
+      "exposure_unavailable",
+      `the exposure ledger could not be read (${message}); retry, and check the EXPOSURE binding if it persists`,
     );
   }
 });
 
+const NO_STORE = { "cache-control": "no-store" };
+
 function csvResponse(body: string): Response {
-  return new Response(body, { headers: { "content-type": "text/csv; charset=utf-8" } });
+  return new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", ...NO_STORE } });
 }
