@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { log } from "../log";
 import {
+  BATCH_MEMORY_MS,
   DEFAULT_RETENTION_DAYS,
   LEDGER_DECISIONS,
   type LedgerDecision,
@@ -16,8 +17,8 @@ import {
 } from "./model";
 
 const DAY_MS = 86_400_000;
-/** How long a batch id is remembered, so a retried flush is not counted twice. */
-const BATCH_MEMORY_MS = 2 * DAY_MS;
+/** Stale batch ids are pruned at most this often, from `record`, so the table stays small. */
+const PRUNE_EVERY_MS = 60_000;
 
 /** Filters of a read; days are inclusive `YYYY-MM-DD`. */
 export interface LedgerFilter {
@@ -84,6 +85,7 @@ function where(filter: LedgerFilter): { sql: string; args: string[] } {
 
 export class ExposureLedger extends DurableObject<LedgerEnv> {
   private alarmScheduled = false;
+  private prunedAt = 0;
 
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
@@ -113,6 +115,11 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
       }
       return true;
     });
+    const now = Date.now();
+    if (now - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      sql.exec("DELETE FROM batches WHERE at < ?", now - BATCH_MEMORY_MS);
+    }
     if (!this.alarmScheduled) {
       if ((await this.ctx.storage.getAlarm()) === null)
         await this.ctx.storage.setAlarm(nextSweep(Date.now()));

@@ -45,6 +45,12 @@ export function shardOf(region: string): number {
 /** Durable Object name of a shard; every read visits all of them. */
 export const shardName = (shard: number) => `exposure-shard-${shard}`;
 
+/**
+ * How long a shard remembers a batch id, so a retried flush is not counted twice. The
+ * recorder gives up on a batch well before this, so it never re-sends a forgotten id.
+ */
+export const BATCH_MEMORY_MS = 60 * 60_000;
+
 /** RPC stub of a shard. `wrangler types` leaves the namespace untyped, hence the cast. */
 export function shardStub(env: Env, shard: number): DurableObjectStub<ExposureLedger> {
   const ns = env.EXPOSURE as unknown as DurableObjectNamespace<ExposureLedger>;

@@ -9,6 +9,7 @@ import { log } from "../log";
 import type { CompiledPolicy } from "../policy/compile";
 import {
   ANONYMOUS,
+  BATCH_MEMORY_MS,
   DEFAULT_FLUSH_SECONDS,
   identityOf,
   isLedgerDecision,
@@ -28,6 +29,8 @@ export const MAX_BUFFER_KEYS = 5000;
 export const MAX_RETRY_KEYS = 20_000;
 /** Attempts per batch (one per flush) before it is dropped. */
 const MAX_ATTEMPTS = 5;
+/** A batch older than this is dropped, not re-sent: the ledger may have forgotten its id. */
+const MAX_BATCH_AGE_MS = BATCH_MEMORY_MS / 2;
 
 type WaitUntil = Pick<ExecutionContext, "waitUntil">;
 
@@ -38,6 +41,7 @@ interface Batch {
   tuples: LedgerTuple[];
   events: number;
   attempts: number;
+  createdAt: number;
 }
 
 const SEP = "\u0000"; // cannot occur in header values or in the identity JSON
@@ -176,7 +180,7 @@ async function flush(ctx: WaitUntil, env: LedgerEnv): Promise<void> {
     const shard = shardOf(region);
     let batch = byShard.get(shard);
     if (!batch) {
-      batch = { id: crypto.randomUUID(), shard, tuples: [], events: 0, attempts: 0 };
+      batch = { id: crypto.randomUUID(), shard, tuples: [], events: 0, attempts: 0, createdAt: Date.now() };
       byShard.set(shard, batch);
       batches.push(batch);
     }
@@ -198,6 +202,8 @@ async function send(env: LedgerEnv, batch: Batch): Promise<void> {
   } catch (err) {
     counters.failedCalls++;
     if (batch.attempts >= MAX_ATTEMPTS) return drop(batch.events, "attempts_exhausted", err, batch.shard);
+    if (Date.now() - batch.createdAt > MAX_BATCH_AGE_MS)
+      return drop(batch.events, "batch_too_old", err, batch.shard);
     if (retryKeys + batch.tuples.length > MAX_RETRY_KEYS) {
       return drop(batch.events, "retry_queue_full", err, batch.shard);
     }

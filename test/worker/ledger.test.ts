@@ -196,6 +196,25 @@ describe("exposure ledger", () => {
     ).not.toBeNull();
   });
 
+  it("forgets batch ids after an hour, so the dedup table stays small", async () => {
+    const stub = shardStub(env, shardOf("IR"));
+    await stub.record("old-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1]]);
+    await stub.record("new-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1]]);
+    const ids = () =>
+      runInDurableObject(stub, (_: ExposureLedger, state) =>
+        state.storage.sql
+          .exec<{ id: string }>("SELECT id FROM batches")
+          .toArray()
+          .map((r) => r.id),
+      );
+    await runInDurableObject(stub, (_: ExposureLedger, state) => {
+      state.storage.sql.exec("UPDATE batches SET at = ? WHERE id = 'old-batch'", Date.now() - 61 * 60_000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await ids()).not.toContain("old-batch");
+    expect(await ids()).toContain("new-batch");
+  });
+
   it("waits for nothing on the request path: the count lands only on flush", async () => {
     const since = exposureStats().recordedEvents;
     expect(await send("MM")).toBe(403);
