@@ -48,6 +48,16 @@ export interface LedgerRegionSummary {
   lastDay: string;
 }
 
+/** What `stats()` reports for one shard. */
+export interface ShardStats {
+  rows: number;
+  firstDay: string | null;
+  lastDay: string | null;
+  /** Batches applied in the last hour: the Durable Object calls the recorders made. */
+  flushesLastHour: number;
+  databaseBytes: number;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS exposure (
   day TEXT NOT NULL,
@@ -169,6 +179,20 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
         ...w.args,
       )
       .toArray();
+  }
+
+  /** Size and load of this shard: rows stored, and flushes received in the last hour. */
+  stats(): ShardStats {
+    const sql = this.ctx.storage.sql;
+    const rows = sql
+      .exec<{ rows: number; firstDay: string | null; lastDay: string | null }>(
+        "SELECT COUNT(*) AS rows, MIN(day) AS firstDay, MAX(day) AS lastDay FROM exposure",
+      )
+      .one();
+    const flushes = sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM batches WHERE at >= ?", Date.now() - BATCH_MEMORY_MS)
+      .one().n;
+    return { ...rows, flushesLastHour: flushes, databaseBytes: this.ctx.storage.sql.databaseSize };
   }
 
   /** Retention: drops days older than `EXPOSURE_RETENTION_DAYS` and stale batch ids, then re-arms. */

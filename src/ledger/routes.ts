@@ -43,6 +43,17 @@ exposureRoutes.get("/exposure", async (c) => {
   }
 });
 
+/** Per-shard size and load, to see how the ledger grows and how often isolates flush. */
+exposureRoutes.get("/exposure/stats", async (c) => {
+  const shards = await Promise.all(
+    Array.from({ length: SHARDS }, async (_, shard) => ({
+      shard,
+      ...(await shardStub(c.env, shard).stats()),
+    })),
+  );
+  return c.json({ shards }, 200, NO_STORE);
+});
+
 const NO_STORE = { "cache-control": "no-store" };
 
 function csvResponse(body: string): Response {

@@ -4,9 +4,9 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type LedgerTuple, shardOf, shardStub } from "../../src/ledger/model";
+import { type LedgerTuple, SHARDS, shardOf, shardStub } from "../../src/ledger/model";
 import type { ExposureRow } from "../../src/ledger/report";
-import { exposure } from "./ledger-helpers";
+import { ADMIN, exposure } from "./ledger-helpers";
 
 const ORG = "openai-organization";
 const tricky = 'Acme, "Inc"; a=b %';
@@ -133,6 +133,18 @@ describe("GET /__region-gate/exposure", () => {
     expect(decodeURIComponent(identity.slice(name.length + 1))).toBe(tricky);
     expect(value).not.toContain(";");
     expect(table[2]?.slice(4)).toEqual(["2", "2", "0", "0", "2", "0", "0"]);
+  });
+
+  it("reports per-shard rows and flushes received in the last hour", async () => {
+    const res = await SELF.fetch("https://gate.test/__region-gate/exposure/stats", { headers: ADMIN });
+    const body = (await res.json()) as { shards: { shard: number; rows: number; flushesLastHour: number }[] };
+    expect(body.shards).toHaveLength(SHARDS);
+    const cn = body.shards[shardOf("CN")];
+    expect(cn).toMatchObject({
+      rows: seed.filter((t) => shardOf(t[1]) === shardOf("CN")).length,
+      flushesLastHour: 1,
+    });
+    expect(body.shards.reduce((sum, s) => sum + s.rows, 0)).toBe(seed.length);
   });
 
   it.each([
