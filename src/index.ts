@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { admin } from "./admin";
 import type { GateEnv } from "./config";
+import { dashboard } from "./dashboard";
 import { gate } from "./gate/handler";
 import { serverError } from "./gate/responses";
 import { log } from "./log";
@@ -21,6 +22,7 @@ app.onError((err) => {
 // Not exported: workerd treats every named export of the entry module as an entrypoint.
 const ADMIN_PREFIX = "/__region-gate";
 app.route(`${ADMIN_PREFIX}/check`, selfCheck);
+app.route(`${ADMIN_PREFIX}/dashboard`, dashboard);
 app.route(ADMIN_PREFIX, admin);
 app.all(`${ADMIN_PREFIX}/*`, (c) => c.json({ error: "not found" }, 404));
 app.all("*", gate);

@@ -1,0 +1,302 @@
+/**
+ * Operator dashboard at `/__region-gate/dashboard`: server-rendered pages behind a signed
+ * session cookie (see ./session.ts), not behind the admin API's bearer token. Absent
+ * (404) while ADMIN_TOKEN is unset, like the rest of the admin prefix. Every state change
+ * is a POST carrying the session's CSRF token; the rollback runs the admin API's own
+ * `rollbackPolicy` under the same write lock.
+ */
+import { Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { tokensEqual } from "../admin/auth";
+import { adminError } from "../admin/http";
+import { kvStorage } from "../admin/kv-storage";
+import { serialised } from "../admin/lock";
+import { type GateEnv, readConfig } from "../config";
+import { fingerprint } from "../fingerprint";
+import { rowsCsv } from "../ledger/report";
+import { log } from "../log";
+import {
+  asActiveMeta,
+  etagOf,
+  historyKey,
+  POLICY_KEY,
+  readHistory,
+  rollbackPolicy,
+  sha256Hex,
+} from "../policy/history";
+import { validatePolicy } from "../policy/schema";
+import { getPolicy, invalidatePolicy } from "../policy/store";
+import { diffPolicies } from "./diff";
+import { HTML_HEADERS } from "./layout";
+import {
+  BASE,
+  ConfirmRollback,
+  Exposure,
+  History,
+  type HistoryEvent,
+  Overview,
+  Problem,
+  SignIn,
+  Timeline,
+  VersionPage,
+} from "./pages";
+import {
+  createSession,
+  csrfToken,
+  csrfValid,
+  readSession,
+  SESSION_COOKIE,
+  SESSION_SECONDS,
+  type Session,
+} from "./session";
+import { exposureView, overviewData, timelineRows } from "./views";
+
+type DashEnv = {
+  Bindings: GateEnv;
+  Variables: { token: string; session: Session; csrf: string; form: Record<string, unknown> };
+};
+
+export const dashboard = new Hono<DashEnv>();
+
+/** Only dashboard paths may be the target of the post-sign-in redirect (no open redirect). */
+const safeNext = (next: unknown) =>
+  typeof next === "string" && /^\/__region-gate\/dashboard(\/[^\\]*)?$/.test(next) && !next.includes("//")
+    ? next
+    : BASE;
+
+const cookieOptions = { path: BASE, secure: true, httpOnly: true, sameSite: "Strict" } as const;
+
+dashboard.use("*", async (c, next) => {
+  const token = c.env.ADMIN_TOKEN;
+  if (!token)
+    return adminError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  c.set("token", token);
+  await next();
+  for (const [name, value] of Object.entries(HTML_HEADERS)) c.res.headers.set(name, value);
+});
+
+dashboard.get("/signin", (c) => c.html(<SignIn next={safeNext(c.req.query("next"))} />));
+
+dashboard.post("/signin", async (c) => {
+  const form = await c.req.parseBody();
+  const next = safeNext(form.next);
+  const given = typeof form.token === "string" ? form.token : "";
+  if (!(await tokensEqual(given, c.var.token))) {
+    log("warn", "dashboard_signin_failed", {});
+    return c.html(<SignIn next={next} error="That is not the gate's admin token." />, 401);
+  }
+  const { cookie } = await createSession(c.var.token, Date.now());
+  setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: SESSION_SECONDS });
+  return c.redirect(next, 303);
+});
+
+// Everything below needs a valid session; POSTs also need the session's CSRF token.
+dashboard.use("*", async (c, next) => {
+  const session = await readSession(c.var.token, getCookie(c, SESSION_COOKIE), Date.now());
+  if (session === null) {
+    if (getCookie(c, SESSION_COOKIE) !== undefined) deleteCookie(c, SESSION_COOKIE, cookieOptions);
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      const url = new URL(c.req.url);
+      return c.redirect(`${BASE}/signin?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+    }
+    return c.html(
+      <Problem title="Signed out" message="Your session has ended; sign in again." back={`${BASE}/signin`} />,
+      403,
+    );
+  }
+  c.set("session", session);
+  c.set("csrf", await csrfToken(c.var.token, session));
+  if (c.req.method === "POST") {
+    const form = await c.req.parseBody();
+    if (!(await csrfValid(c.var.token, session, form.csrf))) {
+      log("warn", "dashboard_csrf_refused", { path: new URL(c.req.url).pathname });
+      return c.html(
+        <Problem
+          title="Refused"
+          message="The form's CSRF token is missing or wrong; reload the page and try again."
+          csrf={c.var.csrf}
+          back={BASE}
+        />,
+        403,
+      );
+    }
+    c.set("form", form);
+  }
+  await next();
+});
+
+dashboard.post("/signout", (c) => {
+  deleteCookie(c, SESSION_COOKIE, cookieOptions);
+  return c.redirect(`${BASE}/signin`, 303);
+});
+
+const policyOf = (c: { env: GateEnv }) => getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+
+dashboard.get("/", async (c) => {
+  const [policy, head] = await Promise.all([policyOf(c), kvStorage(c.env.POLICY).head(POLICY_KEY)]);
+  const data =
+    policy && overviewData(policy, asActiveMeta(head?.meta), readConfig(c.env).failOpen, Date.now());
+  return c.html(<Overview d={data} csrf={c.var.csrf} />);
+});
+
+dashboard.get("/timeline", async (c) => {
+  const policy = await policyOf(c);
+  if (!policy) return c.html(<Overview d={null} csrf={c.var.csrf} />, 503);
+  return c.html(
+    <Timeline rows={timelineRows(policy, Date.now())} monitor={policy.monitor} csrf={c.var.csrf} />,
+  );
+});
+
+dashboard.get("/exposure", async (c) => {
+  const view = await exposureView(c.env, new URL(c.req.url).searchParams, Date.now());
+  return c.html(<Exposure v={view} csrf={c.var.csrf} />, view.error ? 400 : 200);
+});
+
+dashboard.get("/exposure.csv", async (c) => {
+  const view = await exposureView(c.env, new URL(c.req.url).searchParams, Date.now(), { rowsOnly: true });
+  if (view.error) return c.html(<Exposure v={view} csrf={c.var.csrf} />, 400);
+  const name = `exposure-${view.from}-${view.to}${view.region ? `-${view.region}` : ""}.csv`;
+  return c.body(rowsCsv(view.rows ?? []), 200, {
+    "content-type": "text/csv; charset=utf-8",
+    "content-disposition": `attachment; filename="${name}"`,
+  });
+});
+
+/** Every recorded activation, newest first, each with the version it replaced. */
+function historyEvents(versions: Awaited<ReturnType<typeof readHistory>>["versions"]): HistoryEvent[] {
+  const events = versions
+    .flatMap((v) => v.activations.map((a) => ({ ...a, version: v.version, previous: null as string | null })))
+    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  events.forEach((e, i) => {
+    e.previous = events[i + 1]?.version ?? null;
+  });
+  return events;
+}
+
+dashboard.get("/history", async (c) => {
+  const view = await readHistory(kvStorage(c.env.POLICY));
+  const done = c.req.query("rolledBack");
+  const notice = done ? `Rolled back: ${done} is the active policy.` : undefined;
+  return c.html(
+    <History
+      events={historyEvents(view.versions)}
+      versions={view.versions}
+      notice={notice}
+      csrf={c.var.csrf}
+    />,
+  );
+});
+
+async function storedDocument(kv: KVNamespace, version: string): Promise<string | null> {
+  return (await kvStorage(kv).read(historyKey(version)))?.value ?? null;
+}
+
+const parsed = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+dashboard.get("/history/:version", async (c) => {
+  const version = c.req.param("version");
+  const view = await readHistory(kvStorage(c.env.POLICY));
+  const entry = view.versions.find((v) => v.version === version);
+  const document = entry ? await storedDocument(c.env.POLICY, version) : null;
+  if (!entry || document === null) {
+    return c.html(
+      <Problem
+        title="Unknown version"
+        message={`No stored policy has version ${JSON.stringify(version)}.`}
+        csrf={c.var.csrf}
+        back={`${BASE}/history`}
+      />,
+      404,
+    );
+  }
+  const latest = historyEvents(view.versions).find((e) => e.version === version);
+  const against = c.req.query("against") ?? latest?.previous ?? null;
+  const before = against ? await storedDocument(c.env.POLICY, against) : null;
+  const changes = before === null ? null : diffPolicies(parsed(before), parsed(document));
+  return c.html(
+    <VersionPage
+      entry={entry}
+      against={before === null ? null : against}
+      changes={changes}
+      document={document}
+      csrf={c.var.csrf}
+    />,
+  );
+});
+
+/** Recorded in history as the API records a bearer-token call: `admin:<token fingerprint>`. */
+async function actor(env: GateEnv, token: string): Promise<string> {
+  return env.IDENTITY_SALT ? `admin:${await fingerprint(env.IDENTITY_SALT, token)}` : "admin";
+}
+
+dashboard.post("/rollback", async (c) => {
+  const form = c.var.form;
+  const version = typeof form.version === "string" ? form.version : "";
+  const storage = kvStorage(c.env.POLICY);
+  if (form.confirm !== "yes") {
+    const [target, active] = await Promise.all([
+      storedDocument(c.env.POLICY, version),
+      storage.read(POLICY_KEY),
+    ]);
+    if (target === null) {
+      return c.html(
+        <Problem
+          title="Unknown version"
+          message={`No stored policy has version ${JSON.stringify(version)}.`}
+          csrf={c.var.csrf}
+          back={`${BASE}/history`}
+        />,
+        404,
+      );
+    }
+    const activeMeta = asActiveMeta(active?.meta);
+    return c.html(
+      <ConfirmRollback
+        version={version}
+        active={activeMeta?.version ?? null}
+        etag={active ? etagOf(await sha256Hex(active.value)) : null}
+        changes={diffPolicies(parsed(active?.value ?? null), parsed(target))}
+        csrf={c.var.csrf}
+      />,
+    );
+  }
+  const by = await actor(c.env, c.var.token);
+  const pre = typeof form.etag === "string" && form.etag !== "" ? { ifMatch: form.etag } : null;
+  const result = await serialised(() =>
+    rollbackPolicy(
+      storage,
+      version,
+      (doc) => {
+        const r = validatePolicy(doc);
+        return r.ok ? [] : r.errors;
+      },
+      { by, now: new Date() },
+      pre,
+    ),
+  );
+  if (!result.ok) {
+    return c.html(
+      <Problem
+        title="Rollback refused"
+        message={result.message}
+        csrf={c.var.csrf}
+        back={`${BASE}/history`}
+      />,
+      result.status,
+    );
+  }
+  if (result.changed) {
+    invalidatePolicy();
+    log("info", "policy_rolled_back", {
+      version: result.version,
+      sha256: result.sha256,
+      by,
+      via: "dashboard",
+    });
+  }
+  return c.redirect(`${BASE}/history?rolledBack=${encodeURIComponent(result.version)}`, 303);
+});
+
+dashboard.all("*", (c) =>
+  c.html(<Problem title="Not found" message="No dashboard page here." csrf={c.var.csrf} back={BASE} />, 404),
+);

@@ -1,0 +1,114 @@
+/**
+ * The data behind each dashboard page, computed from the compiled policy, the active
+ * key's metadata and the ledger. Pure where possible, so the pages stay plain templates.
+ */
+import type { ExposureRow } from "../ledger/report";
+import { parseExposureQuery } from "../ledger/report";
+import type { CompiledPolicy } from "../policy/compile";
+import type { ActiveMeta } from "../policy/history";
+import { byRegion, daysBetween, readRows } from "./data";
+import type { ExposureView, OverviewData, TimelineRow } from "./pages";
+import { DAY_MS, phaseAt } from "./phase";
+
+/** "3 days ago", "5 hours ago", "just now". */
+export function ago(seconds: number): string {
+  const units: [number, string][] = [
+    [86400, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+  ];
+  for (const [size, name] of units) {
+    const n = Math.floor(seconds / size);
+    if (n >= 1) return `${n} ${name}${n === 1 ? "" : "s"} ago`;
+  }
+  return "just now";
+}
+
+/** The overview's figures. `meta` is the active key's metadata (who/when), when recorded. */
+export function overviewData(
+  policy: CompiledPolicy,
+  meta: ActiveMeta | null,
+  failOpen: boolean,
+  now: number,
+): OverviewData {
+  const activation =
+    meta && meta.version === policy.version
+      ? {
+          at: meta.at,
+          by: meta.by,
+          via: meta.via,
+          ageText: ago(Math.max(0, (now - Date.parse(meta.at)) / 1000)),
+        }
+      : null;
+  return {
+    version: policy.version,
+    activation,
+    mode: policy.monitor ? "monitor" : "enforce",
+    failMode: failOpen ? "open" : "closed",
+    supported: policy.supported.size,
+    carvedOut: policy.unsupportedSubdivisions.size,
+    enforcedRegions: policy.windows.size,
+    exemptions: policy.keyExemptions.size + policy.cidrExemptions.length,
+    unknownCountry: policy.unknownBlock ? "block" : "allow",
+    tor: policy.torBlock ? "block" : "allow",
+    scope: { include: policy.include, exclude: policy.exclude },
+  };
+}
+
+/**
+ * One row per region with its own dates, then the default for every other unsupported
+ * country; soonest block first, "never" last. In monitor mode the block phase reads `monitor`.
+ */
+export function timelineRows(policy: CompiledPolicy, now: number): TimelineRow[] {
+  const entries = [...policy.windows.entries()].map(([region, w]) => ({ region, w }));
+  entries.sort(
+    (a, b) =>
+      (a.w.blockFrom ?? Number.POSITIVE_INFINITY) - (b.w.blockFrom ?? Number.POSITIVE_INFINITY) ||
+      (a.region < b.region ? -1 : 1),
+  );
+  entries.push({ region: "every other unsupported country", w: policy.defaultWindow });
+  return entries.map(({ region, w }) => {
+    const p = phaseAt(w, now);
+    return {
+      region,
+      warnFrom: p.warnFrom,
+      blockFrom: p.blockFrom,
+      phase: p.phase === "block" && policy.monitor ? "monitor" : p.phase,
+      summary: p.summary,
+    };
+  });
+}
+
+/** Charts span at most this many days (the ledger's default retention is 400). */
+export const MAX_CHART_DAYS = 400;
+const DEFAULT_DAYS = 30;
+
+/**
+ * Parses the exposure page's query with the admin route's own parser (defaults: the last
+ * 30 days) and reads the ledger. `rowsOnly` skips the per-region series (for the CSV).
+ */
+export async function exposureView(
+  env: Env,
+  query: URLSearchParams,
+  now: number,
+  options: { rowsOnly?: boolean } = {},
+): Promise<ExposureView & { rows?: ExposureRow[] }> {
+  const to = query.get("to") || new Date(now).toISOString().slice(0, 10);
+  const from =
+    query.get("from") ||
+    new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
+  const region = (query.get("region") ?? "").trim().toUpperCase();
+  const base = { from, to, region, days: [], regions: [] };
+  const parsed = parseExposureQuery(new URLSearchParams({ from, to, ...(region ? { region } : {}) }));
+  if ("error" in parsed) return { ...base, error: parsed.error };
+  const days = daysBetween(from, to);
+  if (!options.rowsOnly && days.length > MAX_CHART_DAYS) {
+    return {
+      ...base,
+      error: `from ${from} to ${to} is ${days.length} days; charts show at most ${MAX_CHART_DAYS}`,
+    };
+  }
+  const rows = await readRows(env, parsed.filter);
+  if (options.rowsOnly) return { ...base, rows };
+  return { ...base, days, regions: byRegion(rows, days) };
+}

@@ -1,0 +1,278 @@
+import { env, SELF } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createSession, SESSION_SECONDS } from "../../src/dashboard/session";
+import { flushExposure } from "../../src/ledger/recorder";
+import { livePolicy } from "../fixtures/policies";
+import { adminFetch } from "./admin-shared";
+import { csrfOf, dash, page, sessionCookie, signIn, TOKEN } from "./dashboard-helpers";
+
+const v1 = livePolicy({ version: "dash.1" });
+const v2 = livePolicy({ version: "dash.2", supported: ["CN", "DE", "GB", "JP", "UA", "US"] });
+
+async function push(doc: object): Promise<void> {
+  const res = await adminFetch("/policy", { method: "PUT", body: doc });
+  if (res.status !== 200) throw new Error(`push failed: ${res.status} ${await res.text()}`);
+}
+
+const activeVersion = async () => JSON.parse((await env.POLICY.get("policy")) ?? "null")?.version as string;
+const gateStatus = async (country: string) => {
+  const res = await SELF.fetch("https://gate.test/v1/models", { cf: { country } } as RequestInit);
+  await res.arrayBuffer();
+  return res.status;
+};
+
+beforeAll(async () => {
+  await push(v1);
+  await push(v2);
+});
+
+describe("dashboard sign-in", () => {
+  it.each(["", "/timeline", "/exposure", "/exposure.csv", "/history", "/history/dash.1"])(
+    "redirects an unauthenticated GET %s to the sign-in form",
+    async (path) => {
+      const res = await dash(path);
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe(
+        `/__region-gate/dashboard/signin?next=${encodeURIComponent(`/__region-gate/dashboard${path}`)}`,
+      );
+    },
+  );
+
+  it("refuses a wrong token without setting a cookie", async () => {
+    const res = await dash("/signin", { form: { token: "not-the-token" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(await res.text()).toContain("not the gate&#39;s admin token");
+  });
+
+  it("gives an HttpOnly, Secure, SameSite=Strict cookie scoped to the dashboard, with an expiry", async () => {
+    const res = await dash("/signin", { form: { token: TOKEN, next: "/__region-gate/dashboard/timeline" } });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/__region-gate/dashboard/timeline");
+    const cookie = res.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^__Secure-rg-dashboard=[\w-]+\.\d+\.[\w-]+;/);
+    expect(cookie).toContain(`Max-Age=${SESSION_SECONDS}`);
+    expect(cookie).toContain("Path=/__region-gate/dashboard");
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("Secure");
+    expect(cookie).toContain("SameSite=Strict");
+  });
+
+  it("never redirects off the dashboard after sign-in", async () => {
+    for (const next of [
+      "https://evil.example/",
+      "//evil.example/x",
+      "/v1/models",
+      "/__region-gate/dashboard//evil",
+    ]) {
+      const res = await dash("/signin", { form: { token: TOKEN, next } });
+      expect(res.headers.get("location")).toBe("/__region-gate/dashboard");
+    }
+  });
+
+  it("refuses forged, expired and old-token cookies", async () => {
+    const good = await signIn();
+    const [id, exp, sig] = good.split(".") as [string, string, string];
+    const flipped = `${sig.slice(0, -1)}${sig.endsWith("A") ? "B" : "A"}`;
+    const later = `${id}.${Number(exp) + 86400}.${sig}`;
+    const expired = (await createSession(TOKEN, Date.now() - (SESSION_SECONDS + 60) * 1000)).cookie;
+    const otherToken = (await createSession("rotated-away-token-0000", Date.now())).cookie;
+    for (const cookie of [`${id}.${exp}.${flipped}`, later, expired, otherToken, "garbage", `${id}.${exp}`]) {
+      const res = await dash("/timeline", { cookie });
+      expect(res.status, cookie).toBe(303);
+      expect(res.headers.get("location")).toContain("/signin");
+      expect(res.headers.get("set-cookie")).toContain("Max-Age=0");
+    }
+    expect((await dash("/timeline", { cookie: good })).status).toBe(200);
+  });
+
+  it("signs out only with the CSRF token, clearing the cookie", async () => {
+    const cookie = await signIn();
+    expect((await dash("/signout", { cookie, form: {} })).status).toBe(403);
+    const { csrf } = await page("", cookie);
+    const res = await dash("/signout", { cookie, form: { csrf } });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/__region-gate/dashboard/signin");
+    expect(sessionCookie(res)).toBeNull();
+    expect(res.headers.get("set-cookie")).toContain("Max-Age=0");
+  });
+
+  it("answers 404 for every dashboard path while ADMIN_TOKEN is unset", async () => {
+    for (const path of ["", "/signin", "/timeline"]) {
+      expect((await dash(path, { env: { ADMIN_TOKEN: undefined } })).status).toBe(404);
+    }
+    expect((await dash("/signin", { form: { token: "" }, env: { ADMIN_TOKEN: undefined } })).status).toBe(
+      404,
+    );
+  });
+
+  it("keeps the bearer API working and gives the cookie no API access", async () => {
+    const cookie = await signIn();
+    expect((await adminFetch("/policy")).status).toBe(200);
+    const res = await adminFetch("/policy", {
+      token: null,
+      headers: { cookie: `__Secure-rg-dashboard=${cookie}` },
+    });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("dashboard pages", () => {
+  it("shows the overview of the active policy", async () => {
+    const { status, html } = await page("", await signIn());
+    expect(status).toBe(200);
+    expect(html).toContain("dash.2");
+    expect(html).toMatch(/Supported countries<\/span><b>6<\/b>/);
+    expect(html).toMatch(/Carved-out subdivisions<\/span><b>1<\/b>/);
+    expect(html).toMatch(/Fail mode<\/span><b>closed<\/b>/);
+    expect(html).toMatch(/Mode<\/span><b>enforce<\/b>/);
+  });
+
+  it("lists every region with dates, its phase and the countdown", async () => {
+    const { html } = await page("/timeline", await signIn());
+    expect(html).toMatch(/<td>VE<\/td><td><span class="tag warn">warn<\/span><\/td><td>blocks in 30 days/);
+    expect(html).toMatch(
+      /<td>BY<\/td><td><span class="tag observe">observe<\/span><\/td><td>blocks in 20 days/,
+    );
+    expect(html).toMatch(
+      /every other unsupported country<\/td><td><span class="tag block">block<\/span><\/td><td>blocking since \d{4}-/,
+    );
+    expect(html.indexOf("<td>BY</td>")).toBeLessThan(html.indexOf("<td>VE</td>"));
+  });
+
+  it("sends every page with no-store and a script-free CSP", async () => {
+    const res = await dash("/timeline", { cookie: await signIn() });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+  });
+});
+
+describe("exposure page", () => {
+  beforeAll(async () => {
+    await push(v1); // CN blocked again, so its traffic is counted
+    for (const key of ["sk-alpha", "sk-alpha", "sk-alpha", "sk-beta"]) {
+      const res = await SELF.fetch("https://gate.test/v1/chat", {
+        headers: { authorization: `Bearer ${key}` },
+        cf: { country: "CN" },
+      } as RequestInit);
+      expect(res.status).toBe(403);
+    }
+    // The recorder counts in the background; give it a moment, then flush to the ledger.
+    await new Promise((r) => setTimeout(r, 50));
+    await flushExposure(env);
+  });
+
+  it("charts requests and customers per day with accessible text and lists top customers", async () => {
+    const { html } = await page("/exposure", await signIn());
+    expect(html).toContain("CN: 2 customers, 4 requests (4");
+    expect(html).toMatch(/<svg[^>]*role="img"[^>]*aria-labelledby="req-CN-title req-CN-desc"/);
+    expect(html).toContain('<title id="req-CN-title">Requests per day from CN</title>');
+    expect(html).toMatch(/<desc id="req-CN-desc">requests per day from [\d-]+ to [\d-]+: highest 4 on /);
+    expect(html).toContain(">day (UTC)</text>");
+    expect(html).toContain(">customers</text>");
+    expect((html.match(/<tr><td class="mono">[0-9a-f]{16}<\/td>/g) ?? []).length).toBe(2);
+  });
+
+  it("downloads the same CSV as the admin API (and so the CLI)", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const res = await dash(`/exposure.csv?from=${today}&to=${today}&region=CN`, { cookie: await signIn() });
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(res.headers.get("content-disposition")).toBe(
+      `attachment; filename="exposure-${today}-${today}-CN.csv"`,
+    );
+    const api = await adminFetch(`/exposure?from=${today}&to=${today}&region=CN&format=csv`);
+    const csv = await res.text();
+    expect(csv).toBe(await api.text());
+    expect(csv.split("\r\n").length).toBe(4); // header, two customers, trailing newline
+  });
+
+  it("explains a malformed range instead of charting it", async () => {
+    const res = await dash("/exposure?from=2024-13-01", { cookie: await signIn() });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("is not a UTC day");
+  });
+});
+
+describe("rollback from the dashboard", () => {
+  it("refuses a missing or wrong CSRF token with 403 and changes nothing", async () => {
+    await push(v2);
+    const cookie = await signIn();
+    const other = csrfOf((await page("", await signIn())).html);
+    for (const form of <Record<string, string>[]>[
+      { version: "dash.1", confirm: "yes" },
+      { version: "dash.1", confirm: "yes", csrf: "" },
+      { version: "dash.1", confirm: "yes", csrf: other },
+      { version: "dash.1", confirm: "yes", csrf: "x".repeat(43) },
+    ]) {
+      const res = await dash("/rollback", { cookie, form });
+      expect(res.status).toBe(403);
+    }
+    expect(await activeVersion()).toBe("dash.2");
+    expect(await gateStatus("CN")).toBe(200);
+  });
+
+  it("asks for confirmation, showing the changes, before doing anything", async () => {
+    const cookie = await signIn();
+    const { csrf } = await page("/history/dash.1", cookie);
+    const res = await dash("/rollback", { cookie, form: { csrf, version: "dash.1" } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("Roll back to dash.1?");
+    expect(html).toContain("- supported: &quot;CN&quot;");
+    expect(html).toContain('name="confirm" value="yes"');
+    expect(await activeVersion()).toBe("dash.2");
+  });
+
+  it("changes the active policy exactly as the admin API rollback does", async () => {
+    const cookie = await signIn();
+    const { html } = await page("/history/dash.1", cookie);
+    const confirm = await (
+      await dash("/rollback", { cookie, form: { csrf: csrfOf(html), version: "dash.1" } })
+    ).text();
+    const etag = /name="etag" value="([^"]+)"/.exec(confirm)?.[1]?.replaceAll("&quot;", '"') ?? "";
+    const res = await dash("/rollback", {
+      cookie,
+      form: { csrf: csrfOf(confirm), version: "dash.1", confirm: "yes", etag },
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/__region-gate/dashboard/history?rolledBack=dash.1");
+    expect(await gateStatus("CN")).toBe(403);
+    const viaDashboard = await env.POLICY.getWithMetadata<Record<string, string>>("policy", "text");
+
+    await push(v2);
+    const api = await adminFetch("/policy/rollback", { method: "POST", body: { version: "dash.1" } });
+    expect(api.status).toBe(200);
+    const viaApi = await env.POLICY.getWithMetadata<Record<string, string>>("policy", "text");
+    expect(viaDashboard.value).toBe(viaApi.value);
+    const { at: _a, ...dashMeta } = viaDashboard.metadata ?? {};
+    const { at: _b, ...apiMeta } = viaApi.metadata ?? {};
+    expect(dashMeta).toEqual(apiMeta);
+    expect(dashMeta).toMatchObject({ version: "dash.1", via: "rollback" });
+  });
+
+  it("refuses a rollback when the policy changed since the confirmation page", async () => {
+    await push(v2);
+    const cookie = await signIn();
+    const { csrf } = await page("", cookie);
+    const confirm = await (await dash("/rollback", { cookie, form: { csrf, version: "dash.1" } })).text();
+    const etag = /name="etag" value="([^"]+)"/.exec(confirm)?.[1]?.replaceAll("&quot;", '"') ?? "";
+    await adminFetch("/policy/rollback", { method: "POST", body: { version: "dash.1" } });
+    await push(v2); // same bytes again, but in between someone else acted: the ETag still matches
+    await push(livePolicy({ version: "dash.3" }));
+    const res = await dash("/rollback", { cookie, form: { csrf, version: "dash.1", confirm: "yes", etag } });
+    expect(res.status).toBe(412);
+    expect(await activeVersion()).toBe("dash.3");
+  });
+
+  it("shows who changed what and when, with a diff against the predecessor", async () => {
+    const cookie = await signIn();
+    const { html } = await page("/history", cookie);
+    expect(html).toMatch(
+      /<code>dash\.3<\/code><\/td><td>push<\/td><td class="mono">admin:[0-9a-f]{16}<\/td>/,
+    );
+    expect(html).toContain("diff from dash.2");
+    const version = await page("/history/dash.2?against=dash.1", cookie);
+    expect(version.html).toContain("+ supported: &quot;CN&quot;");
+    expect(version.html).toContain("Roll back to dash.2");
+  });
+});
