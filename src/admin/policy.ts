@@ -12,6 +12,7 @@ import {
   asActiveMeta,
   canonicalPolicy,
   etagOf,
+  historyKey,
   POLICY_KEY,
   type Precondition,
   pushPolicy,
@@ -62,6 +63,8 @@ async function written(c: AdminContext, result: WriteResult, action: string): Pr
 }
 
 policyRoutes.get("/policy", async (c) => {
+  const version = c.req.query("version");
+  if (version !== undefined) return storedVersion(c, version);
   const { value, metadata } = await c.env.POLICY.getWithMetadata(POLICY_KEY, "text");
   if (value === null) {
     return adminError(
@@ -80,6 +83,24 @@ policyRoutes.get("/policy", async (c) => {
   if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
   return c.body(value, 200, { ...headers, "content-type": "application/json" });
 });
+
+/** `GET /policy?version=V`: a stored version, byte for byte (what a rollback would restore). */
+async function storedVersion(c: AdminContext, version: string): Promise<Response> {
+  const value = await c.env.POLICY.get(historyKey(version), "text");
+  if (value === null) {
+    return adminError(
+      404,
+      "version_not_found",
+      `no stored policy has version ${JSON.stringify(version)}; GET /__region-gate/policy/history lists them`,
+      { param: "version" },
+    );
+  }
+  return c.body(value, 200, {
+    etag: etagOf(await sha256Hex(value)),
+    "content-type": "application/json",
+    "cache-control": "no-store",
+  });
+}
 
 policyRoutes.put("/policy", async (c) => {
   const body = await readJsonBody(c.req.raw);

@@ -255,3 +255,14 @@ describe("history and rollback", () => {
     );
   });
 });
+
+describe("GET /policy?version=", () => {
+  it("returns a stored version byte for byte, and 404 version_not_found for an unknown one", async () => {
+    const res = await adminFetch("/policy?version=h.1");
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(await env.POLICY.get("policy@h.1"));
+    const missing = await adminFetch("/policy?version=nope");
+    expect(missing.status).toBe(404);
+    expect((await json(missing)).error).toMatchObject({ code: "version_not_found" });
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * `region-gate exposure report`: the exposure ledger through the admin API (the ledger
+ * lives in Durable Objects, which only the deployed gate can reach).
+ */
+import { adminClient } from "../backend";
+import { command } from "../command";
+import { EXIT, usage } from "../errors";
+import { table } from "./policy";
+
+const cell = (v: unknown): string =>
+  v !== null && typeof v === "object"
+    ? Object.entries(v as Record<string, unknown>)
+        .map(([k, x]) => `${k}=${String(x)}`)
+        .join(";")
+    : String(v ?? "");
+
+/** Rows of objects as a text table; nested objects become `k=v;k=v`. */
+function objectsTable(rows: Array<Record<string, unknown>>, skip: string[] = []): string {
+  if (rows.length === 0) return "(no rows)\n";
+  const cols = Object.keys(rows[0]!).filter((k) => !skip.includes(k));
+  return table(
+    cols.map((c) => c.toUpperCase()),
+    rows.map((r) => cols.map((c) => cell(r[c]))),
+  );
+}
+
+export const exposure = command({
+  name: "exposure report",
+  brief: "ledger rows or --summary, as a table, json or csv",
+  summary:
+    "Which customers (key fingerprint, identity headers) sent traffic from unsupported regions, per day and region: the list to mail before an enforcement date.",
+  args: [],
+  options: {
+    from: { type: "string" },
+    to: { type: "string" },
+    region: { type: "string" },
+    decision: { type: "string" },
+    format: { type: "string" },
+    summary: { type: "boolean" },
+    url: { type: "string" },
+    token: { type: "string" },
+  },
+  help: `Options:
+  --from DAY, --to DAY UTC days, inclusive (YYYY-MM-DD; default: everything)
+  --region CODE        one region (CN, UA-43)
+  --decision LIST      comma list of decisions (observe,warn,block,monitor,exempt)
+  --summary            per-region totals instead of rows
+  --format FMT         table (default), json or csv (CSV is printed as the gate sends it)
+  --url URL            the gate's base URL (env REGION_GATE_URL)
+  --token TOKEN        its ADMIN_TOKEN (env REGION_GATE_TOKEN)`,
+  async run(io, values) {
+    const format = values.format ?? "table";
+    if (!["table", "json", "csv"].includes(format))
+      throw usage(`--format ${JSON.stringify(format)}: use table, json or csv`);
+    const client = adminClient(io, values);
+    if (client === null) {
+      throw usage(
+        "exposure report reads the ledger through the gate's admin API; set REGION_GATE_URL and REGION_GATE_TOKEN (or pass --url and --token)",
+      );
+    }
+    const q = new URLSearchParams({ format: format === "csv" ? "csv" : "json" });
+    for (const key of ["from", "to", "region", "decision"] as const) {
+      const v = values[key];
+      if (v) q.set(key, v);
+    }
+    if (values.summary) q.set("summary", "1");
+    const res = await client.send("GET", `/exposure?${q}`);
+    if (!res.ok) return client.fail(res);
+    if (format === "csv") {
+      io.out(await res.text());
+      return EXIT.ok;
+    }
+    const body = (await res.json()) as {
+      rows?: Array<Record<string, unknown>>;
+      summary?: Array<Record<string, unknown>>;
+    };
+    if (format === "json") io.out(`${JSON.stringify(body, null, 2)}\n`);
+    else io.out(objectsTable(body.summary ?? body.rows ?? [], ["decisions"]));
+    return EXIT.ok;
+  },
+});
