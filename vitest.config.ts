@@ -2,9 +2,10 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 /**
- * Three suites: `unit` (pure code in Node: schema, decision, CIDR), `worker` (inside
- * workerd with real KV and Durable Objects) and `e2e` (the built bundle under the
- * `miniflare` package in front of a real Node origin on 127.0.0.1).
+ * Four suites: `unit` (pure code in Node: schema, decision, CIDR), `worker` (inside
+ * workerd with real KV and Durable Objects), `e2e` (the built bundle under the
+ * `miniflare` package in front of a real Node origin on 127.0.0.1) and `browser` (the
+ * dashboard and self-check page in Debian's headless Chromium against that same setup).
  */
 export default defineConfig({
   test: {
@@ -37,6 +38,16 @@ export default defineConfig({
           environment: "node",
           globalSetup: ["test/e2e/global-setup.ts"],
           testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 30_000,
           hookTimeout: 120_000,
         },
       },

@@ -19,12 +19,22 @@ const W = 360;
 const H = 190;
 const M = { top: 12, right: 10, bottom: 42, left: 44 };
 
-/** 1, 2 or 5 times a power of ten, at least `max` (and at least 1). */
-export function niceMax(max: number): number {
-  if (max <= 1) return 1;
-  const power = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
-  return 10 * power;
+/**
+ * The y axis: a step of 1, 2 or 5 times a power of ten giving at most five intervals, and
+ * the top as a whole number of steps at or above `max`.
+ *
+ * @example yAxis(13) // { top: 15, step: 5 }
+ */
+export function yAxis(max: number): { top: number; step: number } {
+  if (max <= 1) return { top: 1, step: 1 };
+  const power = 10 ** Math.floor(Math.log10(max / 5));
+  let step = power;
+  for (const m of [1, 2, 5, 10]) {
+    step = m * power;
+    if (max / step <= 5) break;
+  }
+  step = Math.max(1, step);
+  return { top: Math.ceil(max / step) * step, step };
 }
 
 const compact = (n: number) =>
@@ -48,11 +58,11 @@ export function BarChart(props: ChartProps) {
   const { days, values, unit } = props;
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
-  const top = niceMax(Math.max(0, ...values));
+  const { top, step } = yAxis(Math.max(0, ...values));
   const slot = plotW / Math.max(1, days.length);
   const barW = Math.max(1, slot * 0.75);
   const y = (v: number) => M.top + plotH - (v / top) * plotH;
-  const ticks = [0, top / 4, top / 2, (3 * top) / 4, top].filter((t) => Number.isInteger(t));
+  const ticks = Array.from({ length: top / step + 1 }, (_, i) => i * step);
   const labelEvery = Math.max(1, Math.ceil(days.length / 5));
   const titleId = `${props.id}-title`;
   const descId = `${props.id}-desc`;

@@ -37,6 +37,10 @@ label{display:block;margin:.5rem 0 .2rem}
 .diff{background:#fff;border:1px solid #dde1e8;padding:.6rem;overflow-x:auto;font:13px/1.45 ui-monospace,monospace;margin:0}
 .diff .add{background:#dcf5e3;display:block}.diff .del{background:#fde2e1;display:block}
 svg{max-width:100%;height:auto;display:block}
+.card svg{width:100%}
+caption{text-align:left;padding:.3rem 0}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
+dl.facts dt{color:#5b6270}dl.facts dd{margin:0}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:.8rem}
 `;
 

@@ -7,6 +7,7 @@ import { BarChart } from "./chart";
 import type { RegionExposure } from "./data";
 import type { Change } from "./diff";
 import { Page } from "./layout";
+import { readableInstant } from "./phase";
 
 /** Where the dashboard is mounted. */
 export const BASE = "/__region-gate/dashboard";
@@ -200,8 +201,8 @@ export function Timeline({ rows, csrf, monitor }: { rows: TimelineRow[]; csrf: s
                   <Tag value={r.phase} />
                 </td>
                 <td>{r.summary}</td>
-                <td class="mono">{r.warnFrom ?? "—"}</td>
-                <td class="mono">{r.blockFrom ?? "never"}</td>
+                <td>{readableInstant(r.warnFrom)}</td>
+                <td>{r.blockFrom === null ? "never" : readableInstant(r.blockFrom)}</td>
               </tr>
             ))}
           </tbody>
@@ -361,7 +362,7 @@ export function History(props: {
           <tbody>
             {props.events.map((e) => (
               <tr>
-                <td class="mono">{e.at}</td>
+                <td>{readableInstant(e.at)}</td>
                 <td>
                   <code>{e.version}</code>
                 </td>
@@ -381,8 +382,9 @@ export function History(props: {
       <ul>
         {props.versions.map((v) => (
           <li>
-            <a href={versionLink(v.version)}>{v.version}</a> {v.active ? <Tag value="pass" /> : null}
-            {v.active ? " active" : ""} <span class="muted mono">{v.sha256.slice(0, 12)}</span>
+            <a href={versionLink(v.version)}>{v.version}</a>{" "}
+            {v.active ? <span class="tag pass">active</span> : null}{" "}
+            <span class="muted mono">{v.sha256.slice(0, 12)}</span>
           </li>
         ))}
       </ul>

@@ -13,7 +13,7 @@
 import { Hono } from "hono";
 import { type GateEnv, readConfig } from "../config";
 import { HTML_HEADERS, Page } from "../dashboard/layout";
-import { type PhaseView, phaseAt } from "../dashboard/phase";
+import { type PhaseView, phaseAt, readableInstant } from "../dashboard/phase";
 import { type Decision, decide } from "../decision";
 import { requestFingerprint } from "../fingerprint";
 import type { CompiledPolicy } from "../policy/compile";
@@ -93,27 +93,30 @@ function CheckPage({ check }: { check: SelfCheck }) {
     <Page title="Where does the gate think you are?">
       <h1>Where does the gate think you are?</h1>
       <div class="card">
-        <p>
-          Country: <b>{check.country ?? "unknown"}</b>
-          {check.subdivision ? (
+        <dl class="facts">
+          <dt>Country</dt>
+          <dd>
+            <b>{check.country ?? "unknown"}</b>
+          </dd>
+          <dt>Subdivision</dt>
+          <dd>{check.subdivision ?? "—"}</dd>
+          <dt>Decision now</dt>
+          <dd>
+            <span class={`tag ${check.decision}`}>{check.decision}</span>
+            {check.region && check.region !== check.country ? <> (region {check.region})</> : null}
+          </dd>
+          {e ? (
             <>
-              {" "}
-              · subdivision: <b>{check.subdivision}</b>
+              <dt>Enforcement</dt>
+              <dd>{e.summary}</dd>
+              <dt>Warnings from</dt>
+              <dd>{readableInstant(e.warnFrom)}</dd>
+              <dt>Blocking from</dt>
+              <dd>{e.blockFrom === null ? "never" : readableInstant(e.blockFrom)}</dd>
             </>
           ) : null}
-        </p>
-        <p>
-          Decision now: <span class={`tag ${check.decision}`}>{check.decision}</span>
-          {check.region && check.region !== check.country ? <> for region {check.region}</> : null}
-        </p>
+        </dl>
         <p>{check.meaning}</p>
-        {e ? (
-          <p>
-            Enforcement for you: {e.summary}.{" "}
-            {e.warnFrom && e.warnFrom !== "always" ? <>Warnings from {e.warnFrom}. </> : null}
-            {e.blockFrom && e.blockFrom !== "always" ? <>Blocking from {e.blockFrom}.</> : null}
-          </p>
-        ) : null}
         {check.docsUrl ? (
           <p>
             Supported locations: <a href={check.docsUrl}>{check.docsUrl}</a>
@@ -122,8 +125,8 @@ function CheckPage({ check }: { check: SelfCheck }) {
       </div>
       <p class="muted">
         Checked for <code>{check.checkedPath}</code> with policy <code>{check.policyVersion}</code> at{" "}
-        {check.checkedAt}. The location comes from the network you connect from (a VPN or cloud region changes
-        it). <a href="?format=json">JSON</a>
+        {readableInstant(check.checkedAt)}. Your location comes from the network you connect from: a VPN, a
+        proxy or a cloud region changes it. <a href="?format=json">As JSON</a>
       </p>
     </Page>
   );

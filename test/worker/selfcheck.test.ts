@@ -76,7 +76,7 @@ describe("public self-check", () => {
     expect(cn.headers.get("content-type")).toMatch(/^text\/html/);
     expect(cn.headers.get("cache-control")).toBe("no-store");
     const html = await cn.text();
-    expect(html).toContain("<b>CN</b>");
+    expect(html).toContain("<dt>Country</dt><dd><b>CN</b></dd>");
     expect(html).toContain('class="tag block"');
     expect(html).toContain("blocking since");
     const jp = await (await check({ country: "JP" }, { accept: "text/html" })).text();

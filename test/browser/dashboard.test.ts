@@ -1,0 +1,234 @@
+/**
+ * The dashboard and the self-check page in a real browser: Debian's headless Chromium
+ * (playwright-core) against the built bundle under miniflare, in front of a real origin.
+ * Traffic from CN is sent through the gate first, so the exposure chart shows what the
+ * ledger really counted. Screenshots of every page go to docs/screenshots/.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../e2e/global-setup";
+import { startGate, startOrigin, TEST_ADMIN_TOKEN, type TestGate, type TestOrigin } from "../e2e/harness";
+import { type LaunchedBrowser, launchChromium } from "./chromium";
+
+const SHOTS = join(ROOT, "docs", "screenshots");
+const DAY = 86_400_000;
+const at = (days: number) => new Date(Date.now() + days * DAY).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** The realistic example policy, with dates around today so every phase shows. */
+const example = JSON.parse(readFileSync(join(ROOT, "examples", "policy.json"), "utf8"));
+const v1 = {
+  ...example,
+  version: "demo.1",
+  enforcement: {
+    default: { warnFrom: at(-40), blockFrom: at(-12) },
+    regions: {
+      ...example.enforcement.regions,
+      VE: { warnFrom: at(-3), blockFrom: at(24) },
+      MM: { warnFrom: at(30), blockFrom: at(60) },
+    },
+  },
+};
+/** A later version that postpones RU; the test rolls it back from the browser. */
+const v2 = {
+  ...v1,
+  version: "demo.2",
+  enforcement: {
+    ...v1.enforcement,
+    regions: { ...v1.enforcement.regions, RU: { warnFrom: at(-1), blockFrom: at(45) } },
+  },
+};
+
+const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+let origin: TestOrigin;
+let gate: TestGate;
+let chromium: LaunchedBrowser;
+let page: Page;
+
+async function admin(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", ADMIN.authorization);
+  if (init.body) headers.set("content-type", "application/json");
+  return gate.fetch(`/__region-gate${path}`, { ...init, headers });
+}
+
+async function push(doc: object): Promise<void> {
+  const res = await admin("/policy", { method: "PUT", body: JSON.stringify(doc) });
+  expect(res.status, await res.clone().text()).toBe(200);
+}
+
+/** Requests from unsupported regions, with API keys and organisation headers. */
+async function sendTraffic(): Promise<number> {
+  const plan: Array<[string, string, string, number]> = [
+    ["CN", "sk-live-acme", "org-acme", 7],
+    ["CN", "sk-live-globex", "org-globex", 4],
+    ["CN", "sk-live-initech", "org-initech", 2],
+    ["RU", "sk-live-acme", "org-acme", 3],
+    ["VE", "sk-live-umbrella", "org-umbrella", 5],
+  ];
+  let sent = 0;
+  for (const [country, key, org, n] of plan) {
+    for (let i = 0; i < n; i++) {
+      const res = await gate.fetch("/v1/chat/completions", {
+        method: "POST",
+        body: "{}",
+        headers: { authorization: `Bearer ${key}`, "openai-organization": org },
+        cf: { country },
+      });
+      await res.arrayBuffer();
+      sent++;
+    }
+  }
+  return sent;
+}
+
+/** Polls the admin API until the ledger holds `requests` events (flushes run every second here). */
+async function ledgerHolds(requests: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await admin("/exposure?summary=1");
+    const { summary } = (await res.json()) as { summary: Array<{ requests: number }> };
+    if (summary.reduce((n, s) => n + s.requests, 0) >= requests) return;
+    if (Date.now() > deadline) throw new Error("the ledger did not receive the traffic within 20 s");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const shot = (name: string, p: Page = page) =>
+  p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  origin = await startOrigin();
+  gate = await startGate({ originUrl: origin.url, policy: null, bindings: { EXPOSURE_FLUSH_SECONDS: "1" } });
+  await push(v1);
+  await push(v2);
+  await ledgerHolds(0);
+  const sent = await sendTraffic();
+  await ledgerHolds(sent);
+  chromium = await launchChromium({ width: 1000, height: 800 });
+  page = await chromium.context.newPage();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+  await gate?.dispose();
+  await origin?.close();
+});
+
+const dashboard = (path = "") => `${gate.url}/__region-gate/dashboard${path}`;
+
+describe("operator dashboard in Chromium", () => {
+  it("sends an anonymous visitor to the sign-in form, then signs in", async () => {
+    await page.goto(dashboard("/timeline"));
+    expect(new URL(page.url()).pathname).toBe("/__region-gate/dashboard/signin");
+    await shot("dashboard-signin");
+    await page.fill("#token", "wrong-token");
+    await page.click("button[type=submit]");
+    await expect.poll(() => page.textContent("[role=alert]")).toContain("not the gate's admin token");
+    await page.fill("#token", TEST_ADMIN_TOKEN);
+    await page.click("button[type=submit]");
+    await page.waitForURL(dashboard("/timeline"));
+    const cookies = await chromium.context.cookies();
+    expect(cookies.find((c) => c.name === "__Secure-rg-dashboard")).toMatchObject({
+      httpOnly: true,
+      secure: true,
+      sameSite: "Strict",
+      path: "/__region-gate/dashboard",
+    });
+  });
+
+  it("shows the overview", async () => {
+    await page.click("nav >> text=Overview");
+    await expect.poll(() => page.textContent("main")).toContain("demo.2");
+    expect(await page.textContent("main")).toContain("Supported countries230");
+    await shot("dashboard-overview");
+  });
+
+  it("shows the enforcement timeline", async () => {
+    await page.click("nav >> text=Timeline");
+    const rows = await page.$$eval("tbody tr", (trs) => trs.map((tr) => tr.textContent ?? ""));
+    expect(rows.find((r) => r.startsWith("VE"))).toContain("blocks in 24 days");
+    expect(rows.find((r) => r.startsWith("RU"))).toContain("blocks in 45 days");
+    expect(rows.find((r) => r.startsWith("every other"))).toContain("blocking since");
+    await shot("dashboard-timeline");
+  });
+
+  it("charts the exposure the gate recorded and downloads the CSV", async () => {
+    await page.click("nav >> text=Exposure");
+    expect(await page.textContent("main")).toContain("CN: 3 customers, 13 requests (13 blocked)");
+    const chart = page.locator("svg[aria-labelledby='req-CN-title req-CN-desc']");
+    expect(await chart.locator("rect").count()).toBe(1);
+    expect(await chart.locator("desc").textContent()).toContain("highest 13 on");
+    await shot("dashboard-exposure");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Download CSV")]);
+    const csv = readFileSync(await download.path(), "utf8");
+    const q = new URL(page.url()).search || "";
+    const today = new Date().toISOString().slice(0, 10);
+    const from = new Date(Date.now() - 29 * DAY).toISOString().slice(0, 10);
+    const api = await admin(`/exposure?format=csv&from=${from}&to=${today}${q}`);
+    expect(csv).toBe(await api.text());
+    expect(csv.split("\r\n").filter((l) => l.includes(",CN,"))).toHaveLength(3);
+  });
+
+  it("shows the exposure page at phone width", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(dashboard("/exposure?region=CN"));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot("dashboard-exposure-phone");
+    await page.setViewportSize({ width: 1000, height: 800 });
+  });
+
+  it("rolls back a policy after a confirmation", async () => {
+    await page.click("nav >> text=History");
+    await page.click("text=diff from demo.1");
+    expect(await page.textContent(".diff")).toContain("+ enforcement.regions.RU:");
+    await shot("dashboard-version");
+    await page.click("nav >> text=History");
+    await page.click("a[href='/__region-gate/dashboard/history/demo.1']");
+    await page.click("text=Roll back to demo.1");
+    expect(await page.textContent("h1")).toBe("Roll back to demo.1?");
+    expect(await page.textContent(".diff")).toContain("- enforcement.regions.RU:");
+    await shot("dashboard-rollback-confirm");
+    expect(((await (await admin("/policy")).json()) as { version: string }).version).toBe("demo.2");
+    await page.click("text=Yes, roll back to demo.1");
+    await page.waitForURL(/history\?rolledBack=demo\.1$/);
+    expect(await page.textContent("[role=status]")).toContain("demo.1 is the active policy");
+    expect(await page.textContent("tbody tr")).toMatch(/demo\.1\s*rollback/);
+    await shot("dashboard-history");
+    expect(((await (await admin("/policy")).json()) as { version: string }).version).toBe("demo.1");
+    const blocked = await gate.fetch("/v1/models", { cf: { country: "RU" } });
+    expect(blocked.status).toBe(403);
+  });
+
+  it("signs out", async () => {
+    await page.click("header >> text=Sign out");
+    await page.waitForURL(dashboard("/signin"));
+    expect(
+      (await chromium.context.cookies()).find((c) => c.name === "__Secure-rg-dashboard"),
+    ).toBeUndefined();
+    await page.goto(dashboard());
+    expect(new URL(page.url()).pathname).toBe("/__region-gate/dashboard/signin");
+  });
+});
+
+describe("self-check page in Chromium", () => {
+  it.each([
+    ["CN", "BJ", "block", "self-check-cn"],
+    ["JP", "13", "pass", "self-check-jp"],
+  ])("tells a caller from %s where the gate thinks they are", async (country, regionCode, decision, name) => {
+    const p = await chromium.context.newPage();
+    // miniflare turns this dev-only header into request.cf, as Cloudflare's edge would set it.
+    await p.setExtraHTTPHeaders({ "MF-CF-Blob": JSON.stringify({ country, regionCode }) });
+    const res = await p.goto(`${gate.url}/__region-gate/check`);
+    expect(res?.headers()["cache-control"]).toBe("no-store");
+    expect(await p.textContent("dl")).toContain(`Country${country}Subdivision${country}-${regionCode}`);
+    expect(await p.textContent(".tag")).toBe(decision);
+    await p.setViewportSize({ width: 390, height: 700 });
+    await shot(name, p);
+    await p.close();
+  });
+});
