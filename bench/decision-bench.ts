@@ -69,7 +69,8 @@ function scenarios(policy: unknown): Scenario[] {
     unsupportedSubdivisions: string[];
     enforcement: { regions: Record<string, unknown> };
   };
-  const clean = ["/v1/chat/completions", "/v1/models", "/v2/embeddings", "/v1/health", "/favicon.ico"];
+  // One in five requests out of scope (health checks, static files).
+  const clean = ["/v1/chat/completions", "/v1/models", "/v2/embeddings", "/v1/responses", "/v1/health"];
   const hostile = [
     "/V1//chat/./completions",
     "/v1/files/a%2F..%2F..%2Fx",

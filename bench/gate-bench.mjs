@@ -126,7 +126,7 @@ function startOrigin() {
 
 /** workerd reports every connection wrk drops at the end of a run; keep everything else. */
 function quietRuntime(stdout, stderr) {
-  const noise = /Connection reset by peer|^stack: |^\s*$/;
+  const noise = /Connection reset by peer|Broken pipe|^stack: |^\s*$/;
   for (const stream of [stdout, stderr]) {
     createInterface({ input: stream }).on("line", (line) => {
       if (!noise.test(line)) console.error(`[workerd] ${line}`);
