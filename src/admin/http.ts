@@ -3,6 +3,7 @@
  * `{"error":{"message","type","param","code"}}` (the gate's own error shape); a 422 adds
  * `errors: [{path, message}]` as SPEC section 7 says.
  */
+import { parseJsonStrict } from "../policy/json";
 
 /** Larger admin bodies are refused with 413 before they are buffered. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -74,15 +75,25 @@ export async function readJsonBody(request: Request): Promise<{ value: unknown }
   if (text.trim() === "") {
     return { error: adminError(400, "invalid_json", "request body is empty; send a JSON document") };
   }
-  try {
-    return { value: JSON.parse(text) };
-  } catch (e) {
+  // Strict: a duplicated key would otherwise silently keep its last value (see policy/json.ts).
+  const parsed = parseJsonStrict(text);
+  if (parsed.ok) return { value: parsed.value };
+  const [first] = parsed.errors;
+  if (parsed.errors.length === 1 && first?.path === "$" && first.message.startsWith("not valid JSON")) {
     return {
       error: adminError(
         400,
         "invalid_json",
-        `request body is not JSON (${(e as Error).message}); send the policy document as JSON with content-type: application/json`,
+        `request body is ${first.message}; send the policy document as JSON with content-type: application/json`,
       ),
     };
   }
+  return {
+    error: adminError(
+      400,
+      "invalid_json",
+      `request body has ${parsed.errors.length} problem(s) JSON.parse would hide (${first?.path}: ${first?.message}); nothing was stored`,
+      { errors: parsed.errors },
+    ),
+  };
 }

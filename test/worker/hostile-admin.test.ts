@@ -1,0 +1,160 @@
+import { env } from "cloudflare:test";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { livePolicy } from "../fixtures/policies";
+import { mutatedPolicy } from "../unit/fuzz-arbitraries";
+import { adminFetch, json, TOKEN } from "./admin-shared";
+
+// Hostile admin callers: every refusal must be clean (a 4xx with the error envelope,
+// never a 500) and must leave KV exactly as it was (no partial write).
+
+/** Everything in the POLICY namespace, to compare before and after a refused write. */
+async function snapshot(): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const { name } of (await env.POLICY.list()).keys) out[name] = await env.POLICY.get(name);
+  return out;
+}
+
+const put = (body: string) => adminFetch("/policy", { method: "PUT", body });
+
+beforeAll(async () => {
+  const res = await adminFetch("/policy", { method: "PUT", body: livePolicy({ version: "hostile.1" }) });
+  expect(res.status).toBeLessThan(300);
+});
+
+describe("policy text that JSON.parse would accept silently", () => {
+  it("refuses a duplicated key with its path instead of keeping the last value", async () => {
+    const before = await snapshot();
+    const doc = JSON.stringify(livePolicy({ version: "hostile.dup" }));
+    const text = doc.replace('"schema":1', '"mode":"monitor","schema":1,"mode":"enforce"');
+    const res = await put(text);
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body.error).toMatchObject({ code: "invalid_json" });
+    expect(body.errors).toEqual([{ path: "$.mode", message: expect.stringContaining("duplicate key") }]);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses a duplicated region, however its key is escaped", async () => {
+    const before = await snapshot();
+    const text = JSON.stringify(livePolicy({ version: "hostile.dup2" })).replace(
+      '"regions":{',
+      '"regions":{"C\\u004E":{"blockFrom":null},"CN":{"blockFrom":null},',
+    );
+    const res = await put(text);
+    expect(res.status).toBe(400);
+    expect((await json(res)).errors).toEqual([
+      { path: "$.enforcement.regions.CN", message: expect.stringContaining("duplicate key") },
+    ]);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    ["at the top", '{"__proto__":{"mode":"monitor"},'],
+    ["in regions", '{"enforcement":{"regions":{"__proto__":{"blockFrom":null}}},'],
+  ])("refuses a __proto__ key %s", async (_, prefix) => {
+    const before = await snapshot();
+    const res = await put(`${prefix}"schema":1,"version":"hostile.proto","supported":["DE"]}`);
+    expect(res.status).toBe(400);
+    expect((await json(res)).errors).toEqual([
+      { path: expect.stringMatching(/__proto__/), message: expect.any(String) },
+    ]);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([1_000, 100_000])("refuses %i levels of nesting with 400, not a 500", async (depth) => {
+    const before = await snapshot();
+    const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    for (const path of ["/policy", "/policy/validate"]) {
+      const res = await adminFetch(path, {
+        method: path === "/policy" ? "PUT" : "POST",
+        body: `{"schema":1,"version":"hostile.deep","supported":${deep}}`,
+      });
+      expect(res.status).toBe(400);
+      expect((await json(res)).errors).toEqual([
+        { path: expect.any(String), message: expect.stringContaining("nested") },
+      ]);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe("unicode tricks in codes", () => {
+  it.each(["ＣＮ", "cn", "C N", "CN\u200b", "\u0421\u041d"])(
+    "refuses %j with 422 and its path",
+    async (code) => {
+      const before = await snapshot();
+      const res = await put(JSON.stringify({ schema: 1, version: "hostile.code", supported: ["DE", code] }));
+      expect(res.status).toBe(422);
+      const body = await json(res);
+      expect(body.errors).toEqual([
+        { path: "$.supported[1]", message: expect.stringContaining("ISO 3166-1") },
+      ]);
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+
+  it.each(["ＣＮ", "cn", "C N"])("refuses %j as an enforcement region", async (code) => {
+    const res = await put(
+      JSON.stringify({
+        schema: 1,
+        version: "hostile.region",
+        supported: ["DE"],
+        enforcement: { regions: { [code]: { blockFrom: null } } },
+      }),
+    );
+    expect(res.status).toBe(422);
+  });
+});
+
+describe("credentials", () => {
+  it.each(["token", "access_token", "admin_token", "key", "Token", "x"])(
+    "never accepts the admin token from the query string (?%s=)",
+    async (name) => {
+      const res = await adminFetch(`/policy?${name}=${TOKEN}`, { token: null });
+      expect([400, 401]).toContain(res.status);
+    },
+  );
+
+  it("answers 401 to tokens of every other length, and to an empty bearer", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-") }),
+        async (token) => {
+          fc.pre(token !== TOKEN && token.length > 0);
+          const res = await adminFetch("/policy", { token });
+          await res.arrayBuffer();
+          return res.status === 401;
+        },
+      ),
+      { seed: 11, numRuns: 40 },
+    );
+    const empty = await adminFetch("/policy", { token: null, headers: { authorization: "Bearer " } });
+    expect(empty.status).toBe(401);
+  });
+
+  it("compares tokens in constant time: HMAC digests through crypto.subtle.timingSafeEqual", async () => {
+    // A review check that fails if the comparison is swapped for ===: the module's
+    // source must go through timingSafeEqual, and equal-length near misses must fail.
+    const { tokensEqual } = await import("../../src/admin/auth");
+    expect(await tokensEqual(TOKEN, TOKEN)).toBe(true);
+    expect(await tokensEqual(TOKEN.replace(/^./, "X"), TOKEN)).toBe(false);
+    expect(await tokensEqual("", TOKEN)).toBe(false);
+    expect(await tokensEqual(`${TOKEN}${TOKEN}`, TOKEN)).toBe(false);
+  });
+});
+
+describe("arbitrary documents", () => {
+  it("PUT never answers 500 and never writes when it refuses", async () => {
+    await fc.assert(
+      fc.asyncProperty(mutatedPolicy, async (doc) => {
+        const before = await snapshot();
+        const res = await put(JSON.stringify(doc));
+        await res.arrayBuffer();
+        expect([200, 201, 400, 409, 422]).toContain(res.status);
+        if (res.status >= 400) expect(await snapshot()).toEqual(before);
+      }),
+      { seed: 12, numRuns: 40 },
+    );
+  });
+});
