@@ -7,6 +7,7 @@
  */
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { diffPolicies } from "../../cli/diff";
 import { tokensEqual } from "../admin/auth";
 import { adminError } from "../admin/http";
 import { kvStorage } from "../admin/kv-storage";
@@ -24,9 +25,8 @@ import {
   rollbackPolicy,
   sha256Hex,
 } from "../policy/history";
-import { validatePolicy } from "../policy/schema";
+import { type PolicyDocument, validatePolicy } from "../policy/schema";
 import { getPolicy, invalidatePolicy } from "../policy/store";
-import { diffPolicies } from "./diff";
 import { HTML_HEADERS } from "./layout";
 import {
   BASE,
@@ -191,7 +191,23 @@ async function storedDocument(kv: KVNamespace, version: string): Promise<string 
   return (await kvStorage(kv).read(historyKey(version)))?.value ?? null;
 }
 
-const parsed = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+/** A stored document as a policy, or null when it is absent or no longer validates. */
+function policyDoc(text: string | null | undefined): PolicyDocument | null {
+  if (text == null) return null;
+  try {
+    const result = validatePolicy(JSON.parse(text));
+    return result.ok ? result.policy : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `region-gate policy diff` from `before` to `after`, the same lines the CLI prints. */
+function changes(before: string | null | undefined, after: string): string[] {
+  const doc = policyDoc(after);
+  if (doc === null) return ["The stored document does not validate against the current schema."];
+  return diffPolicies(policyDoc(before), doc, Date.now());
+}
 
 dashboard.get("/history/:version", async (c) => {
   const version = c.req.param("version");
@@ -212,12 +228,12 @@ dashboard.get("/history/:version", async (c) => {
   const latest = historyEvents(view.versions).find((e) => e.version === version);
   const against = c.req.query("against") ?? latest?.previous ?? null;
   const before = against ? await storedDocument(c.env.POLICY, against) : null;
-  const changes = before === null ? null : diffPolicies(parsed(before), parsed(document));
+  const diff = before === null ? null : changes(before, document);
   return c.html(
     <VersionPage
       entry={entry}
       against={before === null ? null : against}
-      changes={changes}
+      changes={diff}
       document={document}
       csrf={c.var.csrf}
     />,
@@ -255,7 +271,7 @@ dashboard.post("/rollback", async (c) => {
         version={version}
         active={activeMeta?.version ?? null}
         etag={active ? etagOf(await sha256Hex(active.value)) : null}
-        changes={diffPolicies(parsed(active?.value ?? null), parsed(target))}
+        changes={changes(active?.value, target)}
         csrf={c.var.csrf}
       />,
     );

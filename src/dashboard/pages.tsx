@@ -5,7 +5,6 @@ import type { Child } from "hono/jsx";
 import type { Activation, HistoryEntry } from "../policy/history";
 import { BarChart } from "./chart";
 import type { RegionExposure } from "./data";
-import type { Change } from "./diff";
 import { Page } from "./layout";
 import { readableInstant } from "./phase";
 
@@ -392,22 +391,17 @@ export function History(props: {
   );
 }
 
-export function ChangeList({ changes }: { changes: Change[] }) {
-  if (changes.length === 0) return <p>No differences.</p>;
+/** The lines of `region-gate policy diff`, coloured by their marker (`+`, `-`, `~`). */
+export function ChangeList({ lines }: { lines: readonly string[] }) {
+  const kind = (line: string) => {
+    const marker = line.trimStart()[0];
+    return marker === "+" ? "add" : marker === "-" ? "del" : marker === "~" ? "chg" : undefined;
+  };
   return (
     <pre class="diff">
-      {changes.map((ch) =>
-        ch.kind === "changed" ? (
-          <>
-            <span class="del">{`- ${ch.path}: ${ch.before}`}</span>
-            <span class="add">{`+ ${ch.path}: ${ch.after}`}</span>
-          </>
-        ) : ch.kind === "added" ? (
-          <span class="add">{`+ ${ch.path}: ${ch.after}`}</span>
-        ) : (
-          <span class="del">{`- ${ch.path}: ${ch.before}`}</span>
-        ),
-      )}
+      {lines.map((line) => (
+        <span class={kind(line)}>{`${line}\n`}</span>
+      ))}
     </pre>
   );
 }
@@ -415,7 +409,7 @@ export function ChangeList({ changes }: { changes: Change[] }) {
 export function VersionPage(props: {
   entry: HistoryEntry;
   against: string | null;
-  changes: Change[] | null;
+  changes: readonly string[] | null;
   document: string;
   csrf: string;
 }) {
@@ -428,7 +422,7 @@ export function VersionPage(props: {
       </p>
       <h2>{props.against ? `Changes from ${props.against}` : "Changes"}</h2>
       {props.changes ? (
-        <ChangeList changes={props.changes} />
+        <ChangeList lines={props.changes} />
       ) : (
         <p>No earlier version recorded to compare with.</p>
       )}
@@ -455,7 +449,7 @@ export function ConfirmRollback(props: {
   version: string;
   active: string | null;
   etag: string | null;
-  changes: Change[];
+  changes: readonly string[];
   csrf: string;
 }) {
   return (
@@ -469,7 +463,7 @@ export function ConfirmRollback(props: {
         ) : null}
         . Every isolate picks it up within POLICY_CACHE_SECONDS. These are the changes it makes:
       </p>
-      <ChangeList changes={props.changes} />
+      <ChangeList lines={props.changes} />
       <form method="post" action={`${BASE}/rollback`}>
         <Csrf token={props.csrf} />
         <input type="hidden" name="version" value={props.version} />

@@ -185,13 +185,13 @@ describe("operator dashboard in Chromium", () => {
   it("rolls back a policy after a confirmation", async () => {
     await page.click("nav >> text=History");
     await page.click("text=diff from demo.1");
-    expect(await page.textContent(".diff")).toContain("+ enforcement.regions.RU:");
+    expect(await page.textContent(".diff")).toContain("+ RU: enforcement added");
     await shot("dashboard-version");
     await page.click("nav >> text=History");
     await page.click("a[href='/__region-gate/dashboard/history/demo.1']");
     await page.click("text=Roll back to demo.1");
     expect(await page.textContent("h1")).toBe("Roll back to demo.1?");
-    expect(await page.textContent(".diff")).toContain("- enforcement.regions.RU:");
+    expect(await page.textContent(".diff")).toContain("- RU: enforcement removed");
     await shot("dashboard-rollback-confirm");
     expect(((await (await admin("/policy")).json()) as { version: string }).version).toBe("demo.2");
     await page.click("text=Yes, roll back to demo.1");

@@ -218,7 +218,7 @@ describe("rollback from the dashboard", () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("Roll back to dash.1?");
-    expect(html).toContain("- supported: &quot;CN&quot;");
+    expect(html).toContain("- countries no longer supported: CN");
     expect(html).toContain('name="confirm" value="yes"');
     expect(await activeVersion()).toBe("dash.2");
   });
@@ -272,7 +272,7 @@ describe("rollback from the dashboard", () => {
     );
     expect(html).toContain("diff from dash.2");
     const version = await page("/history/dash.2?against=dash.1", cookie);
-    expect(version.html).toContain("+ supported: &quot;CN&quot;");
+    expect(version.html).toContain("+ countries now supported: CN");
     expect(version.html).toContain("Roll back to dash.2");
   });
 });
