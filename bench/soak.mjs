@@ -1,0 +1,506 @@
+#!/usr/bin/env node
+/**
+ * Soak (issue 5): the built bundle (dist/index.js) under miniflare's HTTP server in front
+ * of a real Node echo origin, both on 127.0.0.1. Sends REQUESTS requests with mixed
+ * countries, subdivisions, methods, paths, body sizes and spoofed headers, CONCURRENCY in
+ * flight, and checks every answer against decide() run on the same policy version the
+ * answer names:
+ *   - blocked: exact 403 body and headers, and the origin never saw it;
+ *   - passed: the origin's echo of method, target, body sha256/length and gate headers.
+ * Mid-run the policy changes twice: at 1/2 through the admin API (PUT, which also drops the
+ * serving isolate's cache) and at 3/4 by writing KV directly (as another isolate or
+ * `wrangler kv` would; picked up within POLICY_CACHE_SECONDS). Reports how long until every
+ * response used the new version, and any response whose decision does not match the
+ * version it claims (a "mix").
+ *
+ *   npm run build && node bench/soak.mjs                  # 200 000 requests, 32 in flight
+ *   REQUESTS=20000 CONCURRENCY=16 CACHE_SECONDS=2 node bench/soak.mjs
+ *
+ * Bounded: stops after MAX_SECONDS (default 900) whatever the count. Loopback only.
+ * Writes the summary to bench/results/soak-<time>.json (git-ignored).
+ */
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
+const MAX_SECONDS = Number(process.env.MAX_SECONDS ?? 900);
+const CACHE_SECONDS = Number(process.env.CACHE_SECONDS ?? 5);
+const ADMIN_TOKEN = "soak-admin-token-0123456789abcdef";
+const DAY = 86_400_000;
+
+// ------------------------------------------------------------------ the pure core, bundled
+
+const tmp = join(root, ".tmp", "soak");
+mkdirSync(tmp, { recursive: true });
+await build({
+  stdin: {
+    contents:
+      'export { decide } from "./src/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/schema.ts";',
+    resolveDir: root,
+    loader: "ts",
+  },
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  outfile: join(tmp, "core.mjs"),
+  logLevel: "error",
+});
+const { decide, compilePolicy, validatePolicy } = await import(pathToFileURL(join(tmp, "core.mjs")).href);
+
+if (process.env.SKIP_BUILD !== "1") {
+  execFileSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", "dist"], {
+    cwd: root,
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    stdio: "pipe",
+  });
+}
+const bundle = join(root, "dist", "index.js");
+if (!existsSync(bundle)) throw new Error("dist/index.js missing: run `npm run build`");
+
+// ------------------------------------------------------------------ policies
+
+const at = (days) => new Date(Date.now() + days * DAY).toISOString();
+const v1 = {
+  schema: 1,
+  version: "soak.1",
+  supported: ["BR", "DE", "FR", "GB", "IN", "JP", "UA", "US"],
+  unsupportedSubdivisions: ["UA-43"],
+  enforcement: {
+    default: { warnFrom: at(-30), blockFrom: at(-10) },
+    regions: { VE: { warnFrom: at(-1), blockFrom: at(30) }, BY: { warnFrom: at(10), blockFrom: at(20) } },
+  },
+  scope: { include: ["/v1/"], exclude: ["/v1/health"] },
+  exemptions: [{ cidr: "203.0.113.0/24", note: "soak probes" }],
+  error: { message: "Country, region, or territory not supported", docsUrl: "https://example.com/regions" },
+};
+// v2 moves decisions in both directions: US blocked, CN allowed, BY blocked, unknown blocked.
+const v2 = {
+  ...v1,
+  version: "soak.2",
+  supported: ["BR", "CN", "DE", "FR", "GB", "IN", "JP", "UA"],
+  enforcement: { ...v1.enforcement, regions: { ...v1.enforcement.regions, BY: { blockFrom: at(-1) } } },
+  unknownCountry: "block",
+};
+const v3 = { ...v2, version: "soak.3", mode: "monitor" };
+const compiled = new Map();
+for (const doc of [v1, v2, v3]) {
+  const result = validatePolicy(doc);
+  if (!result.ok) throw new Error(`soak policy ${doc.version} invalid: ${JSON.stringify(result.errors)}`);
+  compiled.set(doc.version, compilePolicy(result.policy));
+}
+
+// ------------------------------------------------------------------ echo origin
+
+const origin = createServer((req, res) => {
+  const hash = createHash("sha256");
+  let len = 0;
+  req.on("data", (chunk) => {
+    len += chunk.length;
+    hash.update(chunk);
+  });
+  req.on("end", () => {
+    const h = req.headers;
+    const body = JSON.stringify({
+      method: req.method,
+      target: req.url,
+      len,
+      sha: hash.digest("hex"),
+      decision: h["x-region-gate-decision"],
+      country: h["x-region-gate-country"],
+      region: h["x-region-gate-region"],
+      policy: h["x-region-gate-policy"],
+      cfCountry: h["cf-ipcountry"],
+      xff: h["x-forwarded-for"],
+      trueClientIp: h["true-client-ip"],
+      forwarded: h.forwarded,
+      auth: h["x-region-gate-auth"],
+      spoof: h["x-region-gate-spoof"],
+    });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+origin.keepAliveTimeout = 60_000;
+await new Promise((resolve) => origin.listen(0, "127.0.0.1", resolve));
+const originUrl = `http://127.0.0.1:${origin.address().port}`;
+
+// ------------------------------------------------------------------ gate
+
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: bundle,
+  compatibilityDate: "2026-04-01",
+  compatibilityFlags: ["nodejs_compat"],
+  kvNamespaces: ["POLICY"],
+  durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
+  bindings: {
+    ORIGIN_URL: originUrl,
+    ORIGIN_TIMEOUT_MS: "10000",
+    POLICY_CACHE_SECONDS: String(CACHE_SECONDS),
+    FAIL_MODE: "closed",
+    ADMIN_TOKEN,
+    IDENTITY_SALT: "soak-identity-salt",
+    ORIGIN_AUTH_SECRET: "soak-origin-secret",
+  },
+  host: "127.0.0.1",
+  port: 0,
+  cf: false,
+});
+const gateUrl = (await mf.ready).origin;
+const kv = await mf.getKVNamespace("POLICY");
+await kv.put("policy", JSON.stringify(v1));
+
+/** RSS (KiB) of the workerd process miniflare started for this run. */
+function workerdRssKiB() {
+  const out = execFileSync("ps", ["-o", "pid=,rss=,comm=", "--ppid", String(process.pid)], {
+    encoding: "utf8",
+  });
+  const line = out.split("\n").find((l) => l.includes("workerd"));
+  return line ? Number(line.trim().split(/\s+/)[1]) : null;
+}
+
+// ------------------------------------------------------------------ request mix
+
+/** Deterministic PRNG (mulberry32) so a run can be repeated exactly with SEED. */
+let seed = Number(process.env.SEED ?? 1);
+const rand = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = (weighted) => {
+  let r = rand() * weighted.reduce((s, [, w]) => s + w, 0);
+  for (const [value, w] of weighted) {
+    r -= w;
+    if (r < 0) return value;
+  }
+  return weighted[weighted.length - 1][0];
+};
+
+const EDGES = [
+  [{ country: "JP" }, 20],
+  [{ country: "US", regionCode: "CA" }, 15],
+  [{ country: "DE" }, 8],
+  [{ country: "BR" }, 5],
+  [{ country: "CN" }, 15],
+  [{ country: "RU" }, 5],
+  [{ country: "VE" }, 5],
+  [{ country: "BY" }, 5],
+  [{ country: "UA", regionCode: "43" }, 4],
+  [{ country: "UA", regionCode: "30" }, 4],
+  [{}, 4],
+  [{ country: "XX" }, 2],
+  [{ country: "T1" }, 2],
+];
+const METHODS = [
+  ["GET", 50],
+  ["POST", 30],
+  ["PUT", 10],
+  ["DELETE", 5],
+  ["PATCH", 5],
+];
+const BODY_SIZES = [
+  [0, 10],
+  [64, 30],
+  [1024, 35],
+  [16 * 1024, 20],
+  [256 * 1024, 5],
+];
+const BODIES = new Map();
+for (const [size] of BODY_SIZES) {
+  const variants = [];
+  for (let i = 0; i < 8; i++) {
+    const buf = randomBytes(size);
+    variants.push({ buf, sha: createHash("sha256").update(buf).digest("hex") });
+  }
+  BODIES.set(size, variants);
+}
+const EMPTY_SHA = createHash("sha256").digest("hex");
+const PATHS = [
+  [(n) => `/v1/chat/completions?n=${n}`, 45],
+  [(n) => `/v1/files/f-${n}?purpose=fine%20tune&x=%2F`, 15],
+  [(n) => `/v2/public/${n}`, 10],
+  [() => "/v1/health", 5],
+  [(n) => `//v1/models/${n}`, 5],
+  [(n) => `/V1/Models/${n}`, 5],
+  [(n) => `/v1%2Fchat/${n}`, 5],
+  [(n) => `/x/../v1/embeddings?${n}`, 5],
+  [(n) => `/v1/health/..;/chat/${n}`, 5],
+];
+
+function nextRequest(n) {
+  const edge = pick(EDGES);
+  const method = pick(METHODS);
+  const hasBody = method === "POST" || method === "PUT" || method === "PATCH";
+  const size = hasBody ? pick(BODY_SIZES) : 0;
+  const body = hasBody ? BODIES.get(size)[Math.floor(rand() * 8)] : null;
+  const url = new URL(`${gateUrl}${pick(PATHS)(n)}`);
+  const headers = { "MF-CF-Blob": JSON.stringify(edge) };
+  const exemptProbe = edge.country === "CN" && rand() < 0.1;
+  const ip = exemptProbe ? `203.0.113.${n % 250}` : `192.0.2.${n % 250}`;
+  headers["cf-connecting-ip"] = ip;
+  const spoofed = rand() < 0.25;
+  if (spoofed) {
+    Object.assign(headers, {
+      "CF-IPCountry": "US",
+      "X-Forwarded-For": "203.0.113.9",
+      "True-Client-IP": "203.0.113.9",
+      Forwarded: "for=203.0.113.9",
+      "X-Region-Gate-Decision": "pass",
+      "x-region-gate-auth": "forged",
+      "X-Region-Gate-Spoof": "1",
+    });
+  }
+  if (hasBody) headers["content-type"] = "application/octet-stream";
+  return { n, edge, method, body, url, headers, ip, spoofed };
+}
+
+// ------------------------------------------------------------------ run and check
+
+const stats = {
+  requests: 0,
+  errors: 0,
+  misdecisions: 0,
+  corruptedBodies: 0,
+  headerMismatches: 0,
+  unknownVersions: 0,
+  byDecision: {},
+  byVersion: {},
+};
+const problems = [];
+const latencies = new Float64Array(REQUESTS);
+/** [sendTime, versionIndex] per response, for the propagation figures. */
+const sendTimes = new Float64Array(REQUESTS);
+const versionOf = new Int8Array(REQUESTS);
+const VERSIONS = ["soak.1", "soak.2", "soak.3"];
+
+function problem(kind, req, detail) {
+  if (problems.length < 20) problems.push({ kind, n: req.n, url: req.url.pathname, edge: req.edge, detail });
+}
+
+async function one(req) {
+  const sent = performance.now();
+  sendTimes[req.n] = sent;
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: req.body ? req.body.buf : undefined,
+    redirect: "manual",
+  });
+  const text = await res.text();
+  latencies[req.n] = performance.now() - sent;
+  const echo = res.status === 200 ? JSON.parse(text) : null;
+  const version = res.status === 403 ? res.headers.get("x-region-gate-policy") : echo?.policy;
+  const policy = compiled.get(version);
+  versionOf[req.n] = VERSIONS.indexOf(version);
+  stats.byVersion[version] = (stats.byVersion[version] ?? 0) + 1;
+  if (!policy) {
+    stats.unknownVersions++;
+    stats.errors++;
+    problem("unknown_version", req, { status: res.status, text: text.slice(0, 200) });
+    return;
+  }
+  const verdict = decide(
+    policy,
+    {
+      path: req.url.pathname,
+      country: req.edge.country ?? null,
+      regionCode: req.edge.regionCode ?? null,
+      ip: req.ip,
+    },
+    Date.now(),
+  );
+  stats.byDecision[verdict.decision] = (stats.byDecision[verdict.decision] ?? 0) + 1;
+  if (verdict.decision === "block") {
+    const ok =
+      res.status === 403 &&
+      text === policy.blockBody &&
+      res.headers.get("x-region-gate-decision") === "block" &&
+      res.headers.get("x-region-gate-region") === verdict.region;
+    if (!ok) {
+      stats.misdecisions++;
+      problem("misdecision", req, { expected: verdict, status: res.status, version });
+    }
+    return;
+  }
+  if (res.status !== 200 || echo === null) {
+    stats.misdecisions++;
+    problem("misdecision", req, { expected: verdict.decision, status: res.status, text: text.slice(0, 200) });
+    return;
+  }
+  const clientDecision = res.headers.get("x-region-gate-decision");
+  const expectClient =
+    verdict.decision === "pass" || verdict.decision === "out_of_scope" ? null : verdict.decision;
+  if (echo.decision !== verdict.decision || clientDecision !== expectClient) {
+    stats.misdecisions++;
+    problem("misdecision", req, {
+      expected: verdict.decision,
+      origin: echo.decision,
+      client: clientDecision,
+      version,
+    });
+    return;
+  }
+  const sha = req.body ? req.body.sha : EMPTY_SHA;
+  const len = req.body ? req.body.buf.length : 0;
+  if (echo.sha !== sha || echo.len !== len) {
+    stats.corruptedBodies++;
+    problem("body", req, { sent: [len, sha], seen: [echo.len, echo.sha] });
+  }
+  const expectHeaders = {
+    method: req.method,
+    target: `${req.url.pathname}${req.url.search}`,
+    country: verdict.country ?? undefined,
+    region: verdict.region ?? undefined,
+    cfCountry: verdict.country ?? undefined,
+    xff: req.ip,
+    trueClientIp: req.spoofed ? req.ip : undefined,
+    forwarded: undefined,
+    auth: "soak-origin-secret",
+    spoof: undefined,
+  };
+  for (const [key, want] of Object.entries(expectHeaders)) {
+    if (echo[key] !== want) {
+      stats.headerMismatches++;
+      problem("header", req, { key, want, seen: echo[key] });
+      break;
+    }
+  }
+}
+
+const changes = [];
+async function changePolicy(kind) {
+  const started = performance.now();
+  if (kind === "admin") {
+    const res = await fetch(`${gateUrl}/__region-gate/policy`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(v2),
+    });
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`admin PUT: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+    changes.push({
+      kind: "admin PUT",
+      version: "soak.2",
+      index: 1,
+      at: performance.now(),
+      tookMs: performance.now() - started,
+    });
+  } else {
+    await kv.put("policy", JSON.stringify(v3));
+    changes.push({
+      kind: "KV put",
+      version: "soak.3",
+      index: 2,
+      at: performance.now(),
+      tookMs: performance.now() - started,
+    });
+  }
+}
+
+const rssStart = workerdRssKiB();
+const rssSamples = [rssStart];
+const rssTimer = setInterval(() => rssSamples.push(workerdRssKiB()), 5000);
+let issued = 0;
+let pendingChange = Promise.resolve();
+const t0 = performance.now();
+const deadline = t0 + MAX_SECONDS * 1000;
+
+async function worker() {
+  while (issued < REQUESTS && performance.now() < deadline) {
+    const n = issued++;
+    if (n === Math.floor(REQUESTS / 2)) pendingChange = changePolicy("admin");
+    if (n === Math.floor((REQUESTS * 3) / 4)) pendingChange = changePolicy("kv");
+    const req = nextRequest(n);
+    try {
+      await one(req);
+    } catch (e) {
+      stats.errors++;
+      latencies[n] = Number.NaN;
+      versionOf[n] = -1;
+      problem("error", req, String(e?.cause?.message ?? e?.message ?? e));
+    }
+    stats.requests++;
+  }
+}
+const progress = setInterval(() => {
+  const s = (performance.now() - t0) / 1000;
+  process.stderr.write(
+    `\r${stats.requests} requests, ${(stats.requests / s).toFixed(0)} req/s, errors ${stats.errors}, misdecisions ${stats.misdecisions}   `,
+  );
+}, 2000);
+await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+await pendingChange;
+const seconds = (performance.now() - t0) / 1000;
+clearInterval(progress);
+clearInterval(rssTimer);
+const rssEnd = workerdRssKiB();
+process.stderr.write("\n");
+
+// Propagation: after a change returned, the last request *sent* later that still got an
+// older version, and how many did.
+const propagation = changes.map((c) => {
+  let lastStale = null;
+  let stale = 0;
+  for (let i = 0; i < stats.requests; i++) {
+    if (sendTimes[i] > c.at && versionOf[i] >= 0 && versionOf[i] < c.index) {
+      stale++;
+      lastStale = Math.max(lastStale ?? 0, sendTimes[i] - c.at);
+    }
+  }
+  return {
+    change: c.kind,
+    to: c.version,
+    writeMs: Number(c.tookMs.toFixed(1)),
+    staleResponsesSentAfterWrite: stale,
+    allNewAfterMs: lastStale === null ? 0 : Number(lastStale.toFixed(1)),
+  };
+});
+
+const sorted = Array.from(latencies.subarray(0, stats.requests))
+  .filter(Number.isFinite)
+  .sort((a, b) => a - b);
+const q = (p) =>
+  Number((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN).toFixed(2));
+const summary = {
+  when: new Date().toISOString(),
+  config: { REQUESTS, CONCURRENCY, CACHE_SECONDS, MAX_SECONDS, seed: Number(process.env.SEED ?? 1) },
+  requests: stats.requests,
+  seconds: Number(seconds.toFixed(1)),
+  throughputRps: Number((stats.requests / seconds).toFixed(0)),
+  latencyMs: { p50: q(0.5), p99: q(0.99), max: q(1) },
+  errors: stats.errors,
+  misdecisions: stats.misdecisions,
+  corruptedBodies: stats.corruptedBodies,
+  headerMismatches: stats.headerMismatches,
+  byDecision: stats.byDecision,
+  byVersion: stats.byVersion,
+  propagation,
+  workerdRssMiB: {
+    start: rssStart && Number((rssStart / 1024).toFixed(1)),
+    end: rssEnd && Number((rssEnd / 1024).toFixed(1)),
+    max: Number((Math.max(...rssSamples.filter(Boolean)) / 1024).toFixed(1)),
+  },
+  problems,
+};
+console.log(JSON.stringify(summary, null, 2));
+mkdirSync(join(root, "bench", "results"), { recursive: true });
+writeFileSync(
+  join(root, "bench", "results", `soak-${summary.when.replaceAll(":", "-")}.json`),
+  `${JSON.stringify(summary, null, 2)}\n`,
+);
+await mf.dispose();
+origin.close();
+origin.closeAllConnections();
+const failed = stats.errors + stats.misdecisions + stats.corruptedBodies + stats.headerMismatches > 0;
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,123 @@
+/**
+ * The fuzz properties, shared by test/unit/fuzz.test.ts (fixed seed, in `npm test`) and
+ * bench/fuzz.mjs (as many runs as asked, fresh seed). Plain `node:assert`, so they run
+ * the same under vitest and under plain Node.
+ */
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import fc from "fast-check";
+import { decide, type RequestFacts } from "../../src/decision";
+import { compilePolicy } from "../../src/policy/compile";
+import { parseJsonStrict } from "../../src/policy/json";
+import { validatePolicy } from "../../src/policy/schema";
+import {
+  anyFacts,
+  COUNTRIES,
+  expectedDecision,
+  instantMs,
+  mutatedPolicy,
+  subdivisionsOf,
+  validPolicy,
+} from "./fuzz-arbitraries";
+
+export interface FuzzProperty {
+  name: string;
+  property: fc.IProperty<never> | fc.IProperty<unknown[]>;
+  /** Relative cost: the bench divides its run budget by it. */
+  weight: number;
+}
+
+const props: Array<{ name: string; weight: number; property: fc.IPropertyWithHooks<never> }> = [];
+const add = <Ts extends [unknown, ...unknown[]]>(
+  name: string,
+  weight: number,
+  arbs: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
+  check: (...args: Ts) => void,
+) => {
+  props.push({ name, weight, property: fc.property(...arbs, check) as never });
+};
+
+add("validatePolicy never throws on arbitrary JSON", 1, [fc.jsonValue()], (value) => {
+  const result = validatePolicy(value);
+  ok(result.ok || result.errors.length > 0);
+});
+
+add(
+  "validatePolicy never throws on a valid policy with one field replaced, and what it accepts compiles",
+  1,
+  [mutatedPolicy],
+  (value) => {
+    const result = validatePolicy(value);
+    if (result.ok) compilePolicy(result.policy);
+    else ok(result.errors.every((e) => e.path.startsWith("$") && e.message.length > 0));
+  },
+);
+
+add(
+  "parseJsonStrict never throws, and agrees with JSON.parse on what it accepts",
+  1,
+  [fc.oneof(fc.string({ unit: "binary" }), fc.json())],
+  (text) => {
+    const result = parseJsonStrict(text);
+    if (result.ok) deepStrictEqual(result.value, JSON.parse(text));
+  },
+);
+
+add(
+  "decide never throws on valid policies and arbitrary facts, at any instant",
+  1,
+  [validPolicy(), anyFacts, fc.oneof(instantMs, fc.double())],
+  (doc, facts, now) => {
+    decide(compilePolicy(doc), facts, now);
+  },
+);
+
+add(
+  "decide is deterministic across separately compiled copies",
+  1,
+  [validPolicy(), anyFacts, instantMs],
+  (doc, facts, now) => {
+    const a = decide(compilePolicy(doc), facts, now);
+    const copy = JSON.parse(JSON.stringify(doc)) as typeof doc;
+    deepStrictEqual(decide(compilePolicy(copy), { ...facts } as RequestFacts, now), a);
+  },
+);
+
+add(
+  "random valid policies pass supported countries and judge unsupported ones by their window",
+  1,
+  [validPolicy({ plain: true }), fc.constantFrom(...COUNTRIES), fc.nat(), fc.boolean(), instantMs],
+  (doc, country, subPick, withSub, now) => {
+    ok(validatePolicy(doc).ok, "generated policy must be valid");
+    const subs = subdivisionsOf(country);
+    const regionCode = withSub && subs.length > 0 ? subs[subPick % subs.length]! : null;
+    const verdict = decide(compilePolicy(doc), { path: "/v1/x", country, regionCode }, now);
+    deepStrictEqual(
+      { decision: verdict.decision, region: verdict.region },
+      expectedDecision(doc, country, regionCode, now),
+    );
+  },
+);
+
+add(
+  "every unsupported country is blocked after its blockFrom and observed before warnFrom",
+  10,
+  [validPolicy({ plain: true }), instantMs],
+  (doc, now) => {
+    const policy = compilePolicy(doc);
+    for (const country of COUNTRIES) {
+      const decision = decide(policy, { path: "/", country }, now).decision;
+      if (doc.supported.includes(country)) {
+        strictEqual(decision, "pass", country);
+        continue;
+      }
+      const w = doc.enforcement?.regions?.[country] ?? doc.enforcement?.default;
+      const blockFrom = w ? (w.blockFrom === null ? null : Date.parse(w.blockFrom)) : -Infinity;
+      const warnFrom = w?.warnFrom ? Date.parse(w.warnFrom) : null;
+      if (blockFrom !== null && now >= blockFrom) strictEqual(decision, "block", country);
+      else if (warnFrom === null || now < warnFrom) strictEqual(decision, "observe", country);
+      else strictEqual(decision, "warn", country);
+    }
+  },
+);
+
+export const FUZZ_PROPERTIES: readonly FuzzProperty[] = props;
