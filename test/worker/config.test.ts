@@ -12,7 +12,7 @@ async function call(url: string, overrides: Record<string, unknown>) {
   const ctx = createExecutionContext();
   const res = await app.fetch(
     new Request(url, { cf: { country: "JP" } } as RequestInit),
-    { ...env, ...overrides },
+    { ...env, EXPOSURE_LEDGER: "off", ...overrides },
     ctx,
   );
   await waitOnExecutionContext(ctx);

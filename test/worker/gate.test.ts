@@ -93,9 +93,16 @@ describe("what the client sees", () => {
   });
 
   it("never proxies or judges the admin prefix", async () => {
-    const res = await call("/__region-gate/no-such-route", { country: "CN" });
-    expect(res.status).toBe(404);
-    expect(res.headers.get("x-region-gate-decision")).toBeNull();
+    const unauthenticated = await call("/__region-gate/no-such-route", { country: "CN" });
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get("x-region-gate-decision")).toBeNull();
+    const authenticated = await call(
+      "/__region-gate/no-such-route",
+      { country: "CN" },
+      { headers: { authorization: "Bearer test-admin-token-0123456789" } },
+    );
+    expect(authenticated.status).toBe(404);
+    expect(authenticated.headers.get("x-origin")).toBeNull();
   });
 });
 

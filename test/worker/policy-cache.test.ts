@@ -8,7 +8,7 @@ import { livePolicy } from "../fixtures/policies";
 async function call(country: string, overrides: Partial<typeof env> & Record<string, unknown> = {}) {
   const ctx = createExecutionContext();
   const request = new Request("https://gate.test/v1/chat/completions", { cf: { country } } as RequestInit);
-  const res = await app.fetch(request, { ...env, ...overrides }, ctx);
+  const res = await app.fetch(request, { ...env, EXPOSURE_LEDGER: "off", ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
