@@ -2,9 +2,12 @@
  * The dashboard and the self-check page in a real browser: Debian's headless Chromium
  * (playwright-core) against the built bundle under miniflare, in front of a real origin.
  * Traffic from CN is sent through the gate first, so the exposure chart shows what the
- * ledger really counted. Screenshots of every page go to docs/screenshots/.
+ * ledger really counted. Every page is screenshotted; with UPDATE_SCREENSHOTS=1 the
+ * pictures replace docs/screenshots/ (the README's), otherwise they go to a temp folder
+ * so a test run leaves the work tree clean.
  */
 import { mkdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +15,10 @@ import { ROOT } from "../e2e/global-setup";
 import { startGate, startOrigin, TEST_ADMIN_TOKEN, type TestGate, type TestOrigin } from "../e2e/harness";
 import { type LaunchedBrowser, launchChromium } from "./chromium";
 
-const SHOTS = join(ROOT, "docs", "screenshots");
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === "1"
+    ? join(ROOT, "docs", "screenshots")
+    : join(tmpdir(), "region-gate-screenshots");
 const DAY = 86_400_000;
 const at = (days: number) => new Date(Date.now() + days * DAY).toISOString().replace(/\.\d{3}Z$/, "Z");
 
