@@ -38,7 +38,7 @@ function wranglerEntry(): string {
 
 /** Lines of wrangler's output that are its own boilerplate, not the reason it failed. */
 const NOISE =
-  /^(If you think this is a bug|Note that there is a newer version|\? Would you like to report|🤖|\s*$|─+$|.*wrangler \d+\.\d+\.\d+)/u;
+  /^(If you think this is a bug|Note that there is a newer version|\? Would you like to report|🤖|🪵|\s*$|─+$|.*wrangler \d+\.\d+\.\d+)/u;
 
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -80,7 +80,7 @@ async function runWrangler(target: WranglerTarget, args: string[]): Promise<stri
     const said = `${stderr}\n${stdout}`
       .replace(ANSI, "")
       .split("\n")
-      .filter((line) => !NOISE.test(line))
+      .filter((line) => !NOISE.test(line.trim()))
       .slice(0, 8)
       .join("\n    ");
     throw new CliError(
