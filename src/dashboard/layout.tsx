@@ -20,7 +20,8 @@ a{color:#1a4fd6}
 .stat b{display:block;font-size:1.5rem}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;background:#fff}
-th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e5e8ee;white-space:nowrap}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e5e8ee;vertical-align:top}
+.nowrap,td.mono,td.num{white-space:nowrap}
 td.num,th.num{text-align:right}
 code,.mono{font-family:ui-monospace,monospace;font-size:.9em}
 .tag{display:inline-block;padding:0 .45rem;border-radius:.8rem;font-size:.85em;font-weight:600}

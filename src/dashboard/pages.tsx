@@ -200,8 +200,8 @@ export function Timeline({ rows, csrf, monitor }: { rows: TimelineRow[]; csrf: s
                   <Tag value={r.phase} />
                 </td>
                 <td>{r.summary}</td>
-                <td>{readableInstant(r.warnFrom)}</td>
-                <td>{r.blockFrom === null ? "never" : readableInstant(r.blockFrom)}</td>
+                <td class="nowrap">{readableInstant(r.warnFrom)}</td>
+                <td class="nowrap">{r.blockFrom === null ? "never" : readableInstant(r.blockFrom)}</td>
               </tr>
             ))}
           </tbody>
@@ -311,7 +311,7 @@ export function Exposure({ v, csrf }: { v: ExposureView; csrf: string }) {
                         <td class="num">{t.requests}</td>
                         <td class="num">{t.blocked}</td>
                         <td class="num">{t.days}</td>
-                        <td>{t.lastDay}</td>
+                        <td class="nowrap">{t.lastDay}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -361,7 +361,7 @@ export function History(props: {
           <tbody>
             {props.events.map((e) => (
               <tr>
-                <td>{readableInstant(e.at)}</td>
+                <td class="nowrap">{readableInstant(e.at)}</td>
                 <td>
                   <code>{e.version}</code>
                 </td>
