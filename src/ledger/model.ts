@@ -57,22 +57,39 @@ export function shardStub(env: Env, shard: number): DurableObjectStub<ExposureLe
   return ns.get(ns.idFromName(shardName(shard)));
 }
 
-/** UTC day `YYYY-MM-DD` of an epoch-ms instant. */
-export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+let dayCache = { start: 0, end: 0, day: "" };
+
+/** UTC day `YYYY-MM-DD` of an epoch-ms instant (memoised: it changes once a day, not per request). */
+export function utcDay(ms: number): string {
+  if (ms >= dayCache.start && ms < dayCache.end) return dayCache.day;
+  const start = ms - (((ms % 86_400_000) + 86_400_000) % 86_400_000);
+  dayCache = { start, end: start + 86_400_000, day: new Date(ms).toISOString().slice(0, 10) };
+  return dayCache.day;
+}
 
 /** Header values longer than this are cut, so a client cannot inflate rows with huge headers. */
 export const IDENTITY_VALUE_MAX = 200;
 
-/** Canonical identity text of a request: JSON object of the present identity headers, keys sorted. */
+const sortedNames = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * Canonical identity text of a request: JSON object of the present identity headers, keys
+ * sorted, `{}` when none, e.g. `{"openai-organization":"org-1"}`.
+ */
 export function identityOf(headers: Headers, names: readonly string[]): string {
-  const present: [string, string][] = [];
-  for (const name of names) {
-    const value = headers.get(name);
-    if (value !== null) present.push([name, value.slice(0, IDENTITY_VALUE_MAX)]);
+  if (names.length === 0) return "{}";
+  let sorted = sortedNames.get(names);
+  if (!sorted) {
+    sorted = [...names].sort();
+    sortedNames.set(names, sorted);
   }
-  if (present.length === 0) return "{}";
-  present.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return JSON.stringify(Object.fromEntries(present));
+  let out = "";
+  for (const name of sorted) {
+    const value = headers.get(name);
+    if (value === null) continue;
+    out += `${out ? "," : "{"}${JSON.stringify(name)}:${JSON.stringify(value.slice(0, IDENTITY_VALUE_MAX))}`;
+  }
+  return out ? `${out}}` : "{}";
 }
 
 /** Vars of the ledger (all optional; wrangler.toml sets the documented defaults). */

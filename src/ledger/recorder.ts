@@ -98,7 +98,8 @@ export function recordExposure(
     const region = verdict.region ?? verdict.country ?? "XX";
     const identity = identityOf(request.headers, policy.identityHeaders);
     const decision = verdict.decision;
-    const count = (fp: string) => add(ctx, env, [day, region, fp, identity, decision].join(SEP));
+    const count = (fp: string) =>
+      add(ctx, env, `${day}${SEP}${region}${SEP}${fp}${SEP}${identity}${SEP}${decision}`);
     const token = fingerprint === null ? bearerToken(request.headers.get("authorization")) : null;
     if (fingerprint !== null) count(fingerprint);
     else if (token === null) count(ANONYMOUS);
