@@ -3,7 +3,7 @@
  * downloads no browser of its own. Every launch gets a fresh profile and no network
  * chatter of its own (updates, sync, QUIC probes).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
@@ -20,6 +20,11 @@ export interface LaunchedBrowser {
  * as the first argument of a persistent context rather than as `--user-data-dir`).
  */
 export async function launchChromium(viewport = { width: 1000, height: 800 }): Promise<LaunchedBrowser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH`,
+    );
+  }
   const profile = mkdtempSync(join(tmpdir(), "region-gate-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
