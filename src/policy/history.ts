@@ -300,21 +300,34 @@ export async function rollbackPolicy(
   return activate(storage, stored.value, version, "rollback", actor, pre);
 }
 
+/** sha256 from metadata, or of the value itself for keys written by hand without metadata. */
+async function shaOf(storage: PolicyStorage, key: string, meta: { sha256: string } | null): Promise<string> {
+  if (meta) return meta.sha256;
+  const value = (await storage.read(key))?.value;
+  return value === undefined ? "" : sha256Hex(value);
+}
+
 /** Stored versions, the most recently activated first; versions never activated go last. */
 export async function readHistory(storage: PolicyStorage): Promise<HistoryView> {
   const [keys, activeHead] = await Promise.all([storage.list(HISTORY_PREFIX), storage.head(POLICY_KEY)]);
   const activeMeta = activeHead ? asActiveMeta(activeHead.meta) : null;
-  const versions: HistoryEntry[] = keys.map(({ name, meta }) => {
-    const m = asHistoryMeta(meta);
-    const activations = m?.activations ?? [];
-    return {
-      version: name.slice(HISTORY_PREFIX.length),
-      sha256: m?.sha256 ?? "",
-      active: activeMeta !== null && m !== null && activeMeta.sha256 === m.sha256,
-      activatedAt: activations.at(-1)?.at ?? null,
-      activations,
-    };
-  });
+  const activeSha = activeHead ? await shaOf(storage, POLICY_KEY, activeMeta) : null;
+  const activeVersion =
+    activeMeta?.version ?? (activeHead ? versionOf((await storage.read(POLICY_KEY))?.value ?? "") : null);
+  const versions: HistoryEntry[] = await Promise.all(
+    keys.map(async ({ name, meta }) => {
+      const m = asHistoryMeta(meta);
+      const sha256 = await shaOf(storage, name, m);
+      const activations = m?.activations ?? [];
+      return {
+        version: name.slice(HISTORY_PREFIX.length),
+        sha256,
+        active: activeSha !== null && activeSha === sha256,
+        activatedAt: activations.at(-1)?.at ?? null,
+        activations,
+      };
+    }),
+  );
   versions.sort((a, b) => {
     if (a.activatedAt === b.activatedAt) return a.version < b.version ? -1 : 1;
     if (a.activatedAt === null) return 1;
@@ -322,7 +335,8 @@ export async function readHistory(storage: PolicyStorage): Promise<HistoryView> 
     return a.activatedAt < b.activatedAt ? 1 : -1;
   });
   return {
-    active: activeMeta ? { version: activeMeta.version, sha256: activeMeta.sha256 } : null,
+    active:
+      activeSha !== null && activeVersion !== null ? { version: activeVersion, sha256: activeSha } : null,
     versions,
   };
 }

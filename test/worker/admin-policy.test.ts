@@ -266,3 +266,16 @@ describe("GET /policy?version=", () => {
     expect((await json(missing)).error).toMatchObject({ code: "version_not_found" });
   });
 });
+
+describe("keys written by hand (wrangler kv key put, as npm start seeds)", () => {
+  it("are listed with the sha256 of their bytes, after every recorded version, and can be rolled back to", async () => {
+    const text = JSON.stringify(specPolicy({ version: "hand.1" }));
+    await env.POLICY.put("policy@hand.1", text);
+    const view = await history();
+    const last = view.versions.at(-1) as unknown as { version: string; sha256: string; activatedAt: null };
+    expect(last).toMatchObject({ version: "hand.1", sha256: await sha256Hex(text), activatedAt: null });
+    expect((await rollback("hand.1")).status).toBe(200);
+    expect(await env.POLICY.get("policy")).toBe(text);
+    expect((await history()).versions[0]).toMatchObject({ version: "hand.1", active: true });
+  });
+});
