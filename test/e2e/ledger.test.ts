@@ -6,6 +6,7 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { livePolicy } from "../fixtures/policies";
+import { runBin } from "./cli-run";
 import {
   startGate,
   startOrigin,
@@ -163,5 +164,20 @@ describe("exposure ledger end to end", () => {
     const csv = await (await report("format=csv")).text();
     expect(csv.trimEnd().split("\r\n")).toHaveLength(rows.length + 1);
     for (const key of KEYS) expect(csv).not.toContain(key);
+
+    // The CLI reads the same report through the admin API.
+    const remote = ["--url", gate.url, "--token", TEST_ADMIN_TOKEN];
+    const cliJson = await runBin(["exposure", "report", "--format", "json", ...remote]);
+    expect(cliJson.code).toBe(0);
+    expect((JSON.parse(cliJson.stdout) as { rows: unknown[] }).rows).toEqual(rows);
+    const cliCsv = await runBin(["exposure", "report", "--summary", "--format", "csv", ...remote]);
+    expect(cliCsv.code).toBe(0);
+    expect(cliCsv.stdout).toBe(await (await report("summary=1&format=csv")).text());
+    const cliTotal = cliCsv.stdout
+      .trimEnd()
+      .split("\r\n")
+      .slice(1)
+      .reduce((sum, line) => sum + Number(line.split(",")[2]), 0);
+    expect(cliTotal).toBe(counted);
   });
 });
