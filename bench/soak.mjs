@@ -283,6 +283,15 @@ const sendTimes = new Float64Array(REQUESTS);
 const versionOf = new Int8Array(REQUESTS);
 const VERSIONS = ["soak.1", "soak.2", "soak.3"];
 
+/** Failures by kind and first words, with the seconds (since start) they happened at. */
+const failureKinds = {};
+function failure(kind) {
+  failureKinds[kind] ??= { count: 0, atSeconds: [] };
+  const entry = failureKinds[kind];
+  entry.count++;
+  if (entry.atSeconds.length < 50) entry.atSeconds.push(Number(((performance.now() - t0) / 1000).toFixed(1)));
+}
+
 function problem(kind, req, detail) {
   if (problems.length < 20) problems.push({ kind, n: req.n, url: req.url.pathname, edge: req.edge, detail });
 }
@@ -306,6 +315,7 @@ async function one(req) {
   if (!policy) {
     stats.unknownVersions++;
     stats.errors++;
+    failure(`${res.status} ${text.replace(/^\{"error":\{"message":"/, "").slice(0, 60)}`);
     problem("unknown_version", req, { status: res.status, text: text.slice(0, 200) });
     return;
   }
@@ -410,7 +420,7 @@ async function changePolicy(kind) {
 
 const rssStart = workerdRssKiB();
 const rssSamples = [rssStart];
-const rssTimer = setInterval(() => rssSamples.push(workerdRssKiB()), 5000);
+const rssTimer = setInterval(() => rssSamples.push(workerdRssKiB()), 10_000);
 let issued = 0;
 let pendingChange = Promise.resolve();
 const t0 = performance.now();
@@ -429,6 +439,7 @@ async function worker() {
       latencies[n] = Number.NaN;
       versionOf[n] = -1;
       problem("error", req, String(e?.cause?.message ?? e?.message ?? e));
+      failure(`client: ${e?.cause?.message ?? e?.message ?? e}`);
     }
     stats.requests++;
   }
@@ -490,7 +501,9 @@ const summary = {
     start: rssStart && Number((rssStart / 1024).toFixed(1)),
     end: rssEnd && Number((rssEnd / 1024).toFixed(1)),
     max: Number((Math.max(...rssSamples.filter(Boolean)) / 1024).toFixed(1)),
+    every10s: rssSamples.map((k) => k && Math.round(k / 1024)),
   },
+  failureKinds,
   problems,
 };
 console.log(JSON.stringify(summary, null, 2));

@@ -1,6 +1,6 @@
 /**
  * The active policy as this isolate sees it. KV key `policy` is read at most once per
- * `POLICY_CACHE_SECONDS` (concurrent requests share one read). A read that throws,
+ * `POLICY_CACHE_SECONDS` (one request reads; concurrent ones keep the current policy). A read that throws,
  * times out or returns an invalid document keeps the last known good policy; only an
  * isolate that never loaded one reports `null`, and the gate then applies `FAIL_MODE`.
  */
@@ -25,6 +25,8 @@ interface State {
   nextReadAt: number;
   inflight: Promise<void> | null;
   lastError: string | null;
+  /** Bumped by `invalidatePolicy`, so a read that started before a write cannot re-arm the cache. */
+  generation: number;
 }
 
 const state: State = {
@@ -34,6 +36,7 @@ const state: State = {
   nextReadAt: 0,
   inflight: null,
   lastError: null,
+  generation: 0,
 };
 
 /** Counters for tests, `/healthz` and benchmarks. */
@@ -51,6 +54,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
   const started = Date.now();
+  const generation = state.generation;
   storeStats.kvReads++;
   let problem: string | null = null;
   try {
@@ -83,7 +87,7 @@ async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
   }
   if (problem === null) {
     state.confirmedAt = started;
-    state.nextReadAt = started + cacheMs;
+    state.nextReadAt = generation === state.generation ? started + cacheMs : 0;
     state.lastError = null;
   } else {
     storeStats.failures++;
@@ -104,10 +108,21 @@ async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
  */
 export async function getPolicy(kv: KVNamespace, cacheMs: number): Promise<CompiledPolicy | null> {
   if (Date.now() >= state.nextReadAt) {
-    state.inflight ??= refresh(kv, cacheMs).finally(() => {
-      state.inflight = null;
-    });
-    await state.inflight;
+    // A request never awaits a KV read that another request started: workerd runs such a
+    // continuation in the other request's context (fetch then fails with "Cannot perform
+    // I/O on behalf of a different request") or cancels the waiter as hung when that
+    // request ends (both seen in bench/soak.mjs). So one request reads and waits for its
+    // own read; requests meanwhile keep the current policy, or read for themselves when
+    // this isolate has none yet.
+    if (state.inflight === null) {
+      const read = refresh(kv, cacheMs).finally(() => {
+        state.inflight = null;
+      });
+      state.inflight = read;
+      await read;
+    } else if (state.policy === null) {
+      await refresh(kv, cacheMs);
+    }
   }
   return state.policy;
 }
@@ -123,5 +138,6 @@ export function policyHealth(now = Date.now()) {
 
 /** Forgets the cached policy so the next request reads KV (after an admin write). */
 export function invalidatePolicy(): void {
+  state.generation++;
   state.nextReadAt = 0;
 }
