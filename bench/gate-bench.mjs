@@ -269,6 +269,16 @@ async function main() {
       );
     }
   }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  for (const profile of PROFILES) {
+    const rs = summary.filter((r) => r.profile === profile);
+    if (rs.length < 2) continue;
+    console.log(
+      `  ${profile.padEnd(6)} median of ${rs.length}: throughput ${median(rs.map((r) => r.throughput)).toFixed(3)}x  ` +
+        `p99 ${median(rs.map((r) => r.p99)).toFixed(3)}x  ` +
+        `workerd CPU +${median(rs.map((r) => r.extraCpuUsPerReq)).toFixed(0)} µs/req`,
+    );
+  }
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(`load average at the end: ${load} (other processes share these CPUs)`);
   const file = join(
