@@ -3,7 +3,7 @@
  */
 
 import { parseInstant } from "../../src/explain";
-import { activeAt, canonicalPolicy, sha256Hex } from "../../src/policy/history";
+import { activeAt, canonicalPolicy, documentSha } from "../../src/policy/history";
 import { type PolicyDocument, validatePolicy } from "../../src/policy/schema";
 import { type PolicyBackend, policyBackend, STORE_OPTIONS, storeHelp, writeFailed } from "../backend";
 import { command } from "../command";
@@ -91,8 +91,8 @@ export const push = command({
     const backend = policyBackend(io, values);
     const { active, doc: before } = await activeDocument(io, backend);
     io.out(`Policy ${doc.version} from ${file} → ${backend.where}\n\n`);
-    if (active && (await sha256Hex(canonicalPolicy(doc))) === (await sha256Hex(active.content))) {
-      io.out(`Nothing to push: ${doc.version} is already the active policy, byte for byte.\n`);
+    if (active && (await documentSha(canonicalPolicy(doc))) === (await documentSha(active.content))) {
+      io.out(`Nothing to push: ${doc.version} is already the active policy.\n`);
       return EXIT.ok;
     }
     io.out(`${diffPolicies(before, doc, now).join("\n")}\n\n`);
@@ -229,7 +229,7 @@ export const rollback = command({
       );
     }
     const { active, doc: before } = current;
-    if (active && (await sha256Hex(active.content)) === (await sha256Hex(content))) {
+    if (active && (await documentSha(active.content)) === (await documentSha(content))) {
       io.out(`Nothing to do: ${version} is already the active policy.\n`);
       return EXIT.ok;
     }

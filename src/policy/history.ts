@@ -197,40 +197,59 @@ async function archiveActive(
   };
 }
 
+/** Hash of the document a text holds, whatever its formatting (of the bytes when not JSON). */
+export async function documentSha(text: string): Promise<string> {
+  try {
+    return await sha256Hex(canonicalPolicy(JSON.parse(text)));
+  } catch {
+    return sha256Hex(text);
+  }
+}
+
+/**
+ * "Same content" means the same JSON document: a version stored with other formatting
+ * (written by hand, seeded by `npm start`) is not a conflict, and its stored bytes are
+ * kept and reused rather than rewritten.
+ */
 async function activate(
   storage: PolicyStorage,
-  content: string,
+  proposed: string,
   version: string,
   via: ActivationVia,
   actor: Actor,
   pre: Precondition,
 ): Promise<WriteResult> {
-  const sha256 = await sha256Hex(content);
+  const docSha = await documentSha(proposed);
   const active = await storage.read(POLICY_KEY);
   const activeSha = active ? await sha256Hex(active.value) : null;
   const failed = preconditionFails(pre, activeSha);
   if (failed) return failed;
 
+  let content = proposed;
   const stored = await storage.head(historyKey(version));
   const storedMeta = stored ? asHistoryMeta(stored.meta) : null;
-  let storedSha = storedMeta?.sha256 ?? null;
-  if (stored && storedSha === null) {
+  const conflict = {
+    ok: false as const,
+    status: 409 as const,
+    code: "version_conflict",
+    message: `version ${JSON.stringify(version)} is already stored with a different document; give the changed document a new "version"`,
+  };
+  if (stored && storedMeta?.sha256 !== (await sha256Hex(proposed))) {
     const value = (await storage.read(historyKey(version)))?.value;
-    storedSha = value === undefined ? null : await sha256Hex(value);
+    if (value !== undefined) {
+      if ((await documentSha(value)) !== docSha) return conflict;
+      content = value;
+    }
   }
-  if (storedSha === null && active && activeSha !== sha256 && versionOf(active.value) === version) {
-    storedSha = activeSha;
+  if (!stored && active && versionOf(active.value) === version) {
+    if ((await documentSha(active.value)) !== docSha) return conflict;
+    content = active.value;
   }
-  if (storedSha !== null && storedSha !== sha256) {
-    return {
-      ok: false,
-      status: 409,
-      code: "version_conflict",
-      message: `version ${JSON.stringify(version)} is already stored with different content (sha256 ${storedSha.slice(0, 12)}…); give the changed document a new "version"`,
-    };
-  }
+  const sha256 = await sha256Hex(content);
   const result = { ok: true as const, version, sha256, etag: etagOf(sha256) };
-  if (activeSha === sha256) return { ...result, changed: false };
+  if (active && (activeSha === sha256 || (await documentSha(active.value)) === docSha)) {
+    return { ...result, sha256: activeSha!, etag: etagOf(activeSha!), changed: false };
+  }
 
   const activation: Activation = { at: actor.now.toISOString(), by: actor.by, via };
   const entries: Parameters<PolicyStorage["write"]>[0] = [];

@@ -117,7 +117,7 @@ describe("policy commands through the admin API", () => {
       env: remote,
     });
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain("already stored with different content");
+    expect(r.stderr).toContain("already stored with a different document");
   });
 
   test("an invalid file: exit 1, every problem path first, the same list the gate's 422 gives", async () => {

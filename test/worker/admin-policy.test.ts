@@ -279,3 +279,18 @@ describe("keys written by hand (wrangler kv key put, as npm start seeds)", () =>
     expect((await history()).versions[0]).toMatchObject({ version: "hand.1", active: true });
   });
 });
+
+describe("the same document in other formatting", () => {
+  it("is not a version conflict: pushing it reuses the stored bytes", async () => {
+    const doc = specPolicy({ version: "fmt.1" });
+    const compact = JSON.stringify(doc);
+    await env.POLICY.put("policy@fmt.1", compact);
+    const res = await put(doc);
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ changed: true, sha256: await sha256Hex(compact) });
+    expect(await env.POLICY.get("policy")).toBe(compact);
+    expect(await json(await put(doc))).toMatchObject({ changed: false });
+    const other = await put({ ...doc, mode: "monitor" });
+    expect(other.status).toBe(409);
+  });
+});
