@@ -66,6 +66,8 @@ describe("PUT /policy", () => {
     expect(await got.text()).toBe(content);
     expect(got.headers.get("etag")).toBe(`"${sha256}"`);
     expect(got.headers.get("x-region-gate-policy")).toBe("spec.1");
+    const unchanged = await adminFetch("/policy", { headers: { "if-none-match": `"${sha256}"` } });
+    expect(unchanged.status).toBe(304);
 
     const entry = (await history()).versions[0]!;
     expect(entry).toMatchObject({ version: "spec.1", active: true });
