@@ -3,7 +3,7 @@
  * instant → decision and the rule that produced it. No I/O, so the worker, the admin
  * `explain` route and the CLI all share it.
  */
-import { cidrContains, parseIp } from "./policy/cidr";
+import { addressInCidr, parseIpv4 } from "./policy/cidr";
 import type { CompiledPolicy, CompiledWindow } from "./policy/compile";
 
 export type Decision =
@@ -49,8 +49,6 @@ export const EXPOSURE_DECISIONS: ReadonlySet<Decision> = new Set([
   "exempt",
 ]);
 
-const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : "always");
-
 /** Decodes `%XX` escapes of ASCII characters only; never throws on malformed or non-UTF-8 escapes. */
 function decodeAscii(path: string): string {
   return path.replace(/%([0-7][0-9a-fA-F])/g, (_, hex: string) =>
@@ -82,6 +80,9 @@ export function normalizePath(pathname: string): string {
   return resolveSegments(path, false).toLowerCase();
 }
 
+/** Characters that make a path mean different things to different origins. */
+const ODD_PATH = /[%;\\]|\/\/|\/\./;
+
 /**
  * Every path an origin might serve for `pathname`: as received, percent-decoded once and
  * repeatedly (double encoding), each with and without `;params`, all slash-collapsed,
@@ -90,7 +91,7 @@ export function normalizePath(pathname: string): string {
  * `/x`), so the gate judges a request when any of them is in scope.
  */
 export function scopePaths(pathname: string): string[] {
-  if (!/[%;\\]|\/\/|\/\./.test(pathname)) return [pathname.toLowerCase()];
+  if (!ODD_PATH.test(pathname)) return [pathname.toLowerCase()];
   const decoded = [pathname];
   for (let i = 0; i < 4; i++) {
     const next = decodeAscii(decoded[decoded.length - 1]!);
@@ -111,10 +112,24 @@ export function scopePaths(pathname: string): string[] {
  * safe side: a request judged needlessly still passes when its region is supported.
  */
 export function inScope(policy: CompiledPolicy, pathname: string): boolean {
-  const starts = (path: string) => (prefix: string) => path.startsWith(prefix) || `${path}/` === prefix;
-  return scopePaths(pathname).some(
-    (path) => policy.include.some(starts(path)) && !policy.exclude.some(starts(path)),
-  );
+  if (!ODD_PATH.test(pathname)) return pathInScope(policy, pathname.toLowerCase());
+  return scopePaths(pathname).some((path) => pathInScope(policy, path));
+}
+
+function matches(prefixes: readonly string[], path: string): boolean {
+  for (const prefix of prefixes) {
+    if (
+      path.startsWith(prefix) ||
+      (prefix.length === path.length + 1 && prefix.endsWith("/") && prefix.startsWith(path))
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function pathInScope(policy: CompiledPolicy, path: string): boolean {
+  return matches(policy.include, path) && !matches(policy.exclude, path);
 }
 
 function blockOrMonitor(
@@ -134,11 +149,9 @@ function exemption(policy: CompiledPolicy, facts: RequestFacts, now: number): st
     if (until !== undefined && now < until) return `exemptions[apiKeyFingerprint=${facts.fingerprint}]`;
   }
   if (facts.ip && policy.cidrExemptions.length > 0) {
-    const ip = parseIp(facts.ip);
-    if (ip !== null) {
-      for (const e of policy.cidrExemptions) {
-        if (now < e.until && cidrContains(e.cidr, ip)) return `exemptions[cidr=${e.text}]`;
-      }
+    const v4 = parseIpv4(facts.ip);
+    for (const e of policy.cidrExemptions) {
+      if (now < e.until && addressInCidr(e.cidr, facts.ip, v4)) return e.rule;
     }
   }
   return null;
@@ -181,7 +194,7 @@ export function decide(policy: CompiledPolicy, facts: RequestFacts, now: number)
 
   if (window.blockFrom !== null && now >= window.blockFrom) {
     return {
-      ...blockOrMonitor(policy, region, country, `${window.source}.blockFrom=${iso(window.blockFrom)}`),
+      ...blockOrMonitor(policy, region, country, window.rules.block),
       window,
     };
   }
@@ -190,16 +203,9 @@ export function decide(policy: CompiledPolicy, facts: RequestFacts, now: number)
       decision: "warn",
       region,
       country,
-      rule: `${window.source}.warnFrom=${iso(window.warnFrom)}`,
+      rule: window.rules.warn,
       window,
     };
   }
-  const until = window.warnFrom ?? window.blockFrom;
-  return {
-    decision: "observe",
-    region,
-    country,
-    rule: `${window.source}: before ${until === null ? "any enforcement (blockFrom=null)" : iso(until)}`,
-    window,
-  };
+  return { decision: "observe", region, country, rule: window.rules.observe, window };
 }

@@ -5,17 +5,24 @@
 
 const V4_MAPPED = 0xffff00000000n;
 
-function parseV4(text: string): bigint | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0n;
-  for (const part of parts) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return null;
-    const n = Number(part);
+const V4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** Parses a dotted-quad IPv4 address into an unsigned 32-bit number, or null. */
+export function parseIpv4(text: string): number | null {
+  const m = V4.exec(text);
+  if (!m) return null;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const n = Number(m[i]);
     if (n > 255) return null;
-    value = (value << 8n) | BigInt(n);
+    value = value * 256 + n;
   }
   return value;
+}
+
+function parseV4(text: string): bigint | null {
+  const n = parseIpv4(text);
+  return n === null ? null : BigInt(n);
 }
 
 function parseV6(text: string): bigint | null {
@@ -54,6 +61,10 @@ export function parseIp(text: string): bigint | null {
 export interface Cidr {
   base: bigint;
   mask: bigint;
+  /** For an IPv4 block, the same block as 32-bit numbers: the hot path avoids bigints. */
+  v4?: { base: number; mask: number };
+  /** False for an IPv6 block that cannot contain any IPv4(-mapped) address. */
+  holdsV4: boolean;
 }
 
 /**
@@ -75,10 +86,23 @@ export function parseCidr(text: string): Cidr | string {
   const prefix = Number(prefixText) + (isV6 ? 0 : 96);
   const mask = prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
   if ((addr & mask) !== addr) return "host bits are set; use the network address (e.g. 10.0.0.0/8)";
-  return { base: addr, mask };
+  if (isV6) return { base: addr, mask, holdsV4: (V4_MAPPED & mask) === (addr & ~0xffffffffn) };
+  const bits = Number(prefixText);
+  const mask4 = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return { base: addr, mask, holdsV4: true, v4: { base: Number(addr & 0xffffffffn), mask: mask4 } };
 }
 
 /** True when `ip` (parsed with `parseIp`) lies inside `cidr`. */
 export function cidrContains(cidr: Cidr, ip: bigint): boolean {
   return (ip & cidr.mask) === cidr.base;
+}
+
+/**
+ * True when the address text lies inside `cidr`. IPv4 clients against IPv4 blocks compare
+ * 32-bit numbers; everything else goes through the 128-bit form.
+ */
+export function addressInCidr(cidr: Cidr, address: string, v4: number | null): boolean {
+  if (v4 !== null && cidr.v4) return (v4 & cidr.v4.mask) >>> 0 === cidr.v4.base;
+  const ip = parseIp(address);
+  return ip !== null && cidrContains(cidr, ip);
 }

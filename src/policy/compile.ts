@@ -14,6 +14,8 @@ export interface CompiledWindow {
   blockFrom: number | null;
   /** Where the window came from, e.g. `enforcement.regions.CN`. */
   source: string;
+  /** The `rule` text of each phase, built once here rather than per request. */
+  rules: { block: string; warn: string; observe: string };
 }
 
 export interface CompiledPolicy {
@@ -29,7 +31,7 @@ export interface CompiledPolicy {
   include: readonly string[];
   exclude: readonly string[];
   keyExemptions: ReadonlyMap<string, number>;
-  cidrExemptions: ReadonlyArray<{ cidr: Cidr; until: number; text: string }>;
+  cidrExemptions: ReadonlyArray<{ cidr: Cidr; until: number; text: string; rule: string }>;
   identityHeaders: readonly string[];
   errorMessage: string;
   docsUrl: string | null;
@@ -39,11 +41,28 @@ export interface CompiledPolicy {
 
 const instant = (t: string | null | undefined): number | null => (t == null ? null : Date.parse(t));
 
+const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : "always");
+
+/** A window with its `rule` texts built once here rather than per request. */
+export function windowOf(warnFrom: number | null, blockFrom: number | null, source: string): CompiledWindow {
+  const until = warnFrom ?? blockFrom;
+  return {
+    warnFrom,
+    blockFrom,
+    source,
+    rules: {
+      block: blockFrom === null ? "" : `${source}.blockFrom=${iso(blockFrom)}`,
+      warn: warnFrom === null ? "" : `${source}.warnFrom=${iso(warnFrom)}`,
+      observe: `${source}: before ${until === null ? "any enforcement (blockFrom=null)" : iso(until)}`,
+    },
+  };
+}
+
 function compileWindow(
   w: { warnFrom?: string | null; blockFrom: string | null },
   source: string,
 ): CompiledWindow {
-  return { warnFrom: instant(w.warnFrom), blockFrom: instant(w.blockFrom), source };
+  return windowOf(instant(w.warnFrom), instant(w.blockFrom), source);
 }
 
 /** Builds the 403/503/502/504 body shape of SPEC section 4. */
@@ -63,7 +82,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const defaultWindow = doc.enforcement?.default
     ? compileWindow(doc.enforcement.default, "enforcement.default")
     : // No enforcement section (or no default): unsupported regions are blocked now.
-      { warnFrom: null, blockFrom: Number.NEGATIVE_INFINITY, source: "enforcement (absent: block now)" };
+      windowOf(null, Number.NEGATIVE_INFINITY, "enforcement (absent: block now)");
   const errorMessage = doc.error?.message ?? DEFAULT_ERROR_MESSAGE;
   return {
     doc,
@@ -88,6 +107,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
         cidr: parseCidr(e.cidr!) as Cidr,
         until: instant(e.until) ?? Number.POSITIVE_INFINITY,
         text: e.cidr!,
+        rule: `exemptions[cidr=${e.cidr}]`,
       })),
     identityHeaders: doc.identity?.headers ?? [],
     errorMessage,

@@ -122,3 +122,26 @@ describe("scope matching judges the path the origin will serve", () => {
     },
   );
 });
+
+describe("CIDR matching", () => {
+  const cases: [string, string, boolean][] = [
+    ["198.51.100.0/24", "198.51.100.255", true],
+    ["198.51.100.0/24", "198.51.101.0", false],
+    ["0.0.0.0/0", "203.0.113.1", true],
+    ["10.0.0.0/8", "10.255.255.255", true],
+    ["255.255.255.255/32", "255.255.255.255", true],
+    ["2001:db8::/32", "2001:db8:ffff::1", true],
+    ["2001:db8::/32", "198.51.100.1", false],
+    ["::ffff:0:0/96", "198.51.100.1", true],
+    ["::/0", "198.51.100.1", true],
+    ["::ffff:198.51.100.0/120", "198.51.100.7", true],
+    ["::ffff:198.51.100.0/120", "198.51.101.7", false],
+    ["198.51.100.0/24", "::ffff:198.51.100.9", true],
+    ["198.51.100.0/24", "not an ip", false],
+  ];
+  it.each(cases)("%s contains %s: %s", (cidr, ip, expected) => {
+    const p = compilePolicy(specPolicy({ exemptions: [{ cidr }] }));
+    const verdict = decide(p, { path: "/v1/x", country: "CN", ip }, Date.parse("2025-01-01T00:00:00Z"));
+    expect(verdict.decision === "exempt").toBe(expected);
+  });
+});

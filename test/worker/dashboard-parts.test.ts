@@ -4,15 +4,12 @@ import { byRegion, daysBetween } from "../../src/dashboard/data";
 import { phaseAt, readableInstant } from "../../src/dashboard/phase";
 import { timelineRows } from "../../src/dashboard/views";
 import type { ExposureRow } from "../../src/ledger/report";
-import { compilePolicy } from "../../src/policy/compile";
+import { compilePolicy, windowOf } from "../../src/policy/compile";
 import { specPolicy } from "../fixtures/policies";
 
 const t = (s: string) => Date.parse(s);
-const window = (warnFrom: string | null, blockFrom: string | null) => ({
-  warnFrom: warnFrom === null ? null : t(warnFrom),
-  blockFrom: blockFrom === null ? null : t(blockFrom),
-  source: "test",
-});
+const window = (warnFrom: string | null, blockFrom: string | null) =>
+  windowOf(warnFrom === null ? null : t(warnFrom), blockFrom === null ? null : t(blockFrom), "test");
 
 describe("enforcement phase", () => {
   it.each([
