@@ -24,7 +24,6 @@ const ADMIN_PREFIX = "/__region-gate";
 app.route(`${ADMIN_PREFIX}/check`, selfCheck);
 app.route(`${ADMIN_PREFIX}/dashboard`, dashboard);
 app.route(ADMIN_PREFIX, admin);
-app.all(`${ADMIN_PREFIX}/*`, (c) => c.json({ error: "not found" }, 404));
 app.all("*", gate);
 
 export default app;
