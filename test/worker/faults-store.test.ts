@@ -1,0 +1,79 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import app from "../../src/index";
+import { invalidatePolicy } from "../../src/policy/store";
+import { livePolicy } from "../fixtures/policies";
+
+// The policy cache under concurrency. workerd must never see one request wait on a KV
+// read another request started (bench/README.md, Soak finding 1), and an admin write must
+// not be undone by a read that began before it.
+
+async function call(overrides: Record<string, unknown> = {}) {
+  const ctx = createExecutionContext();
+  const request = new Request("https://gate.test/v1/chat/completions", {
+    cf: { country: "CN" },
+  } as RequestInit);
+  const res = await app.fetch(request, { ...env, EXPOSURE_LEDGER: "off", ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  await res.arrayBuffer();
+  return res;
+}
+
+/** The real KV binding whose reads take `ms` longer (or never finish), value read at call time. */
+function slowKv(ms: number | "never"): KVNamespace {
+  return new Proxy(env.POLICY, {
+    get(target, prop, receiver) {
+      if (prop === "get") {
+        return async (key: string, type: "text") => {
+          const value = await target.get(key, type);
+          if (ms === "never") return new Promise(() => {});
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          return value;
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
+const timed = async <T>(promise: Promise<T>): Promise<[T, number]> => {
+  const started = Date.now();
+  const value = await promise;
+  return [value, Date.now() - started];
+};
+
+describe("policy cache under concurrency", () => {
+  it("a request does not wait for a KV read another request started; it keeps the current policy", async () => {
+    await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.1" })));
+    invalidatePolicy();
+    expect((await call()).headers.get("x-region-gate-policy")).toBe("store.1");
+
+    invalidatePolicy();
+    const hung = { POLICY: slowKv("never") };
+    // A reads KV (which hangs until KV_TIMEOUT_MS); B arrives meanwhile.
+    const a = timed(call(hung));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [b, bMs] = await timed(call(hung));
+    expect(b.status).toBe(403);
+    expect(b.headers.get("x-region-gate-policy")).toBe("store.1");
+    expect(bMs).toBeLessThan(1000);
+    // A waited for its own read, timed out, and kept the last known good policy.
+    const [aRes, aMs] = await a;
+    expect(aRes.headers.get("x-region-gate-policy")).toBe("store.1");
+    expect(aMs).toBeGreaterThanOrEqual(1900);
+  });
+
+  it("a read that began before an admin write cannot re-arm the cache with the old document", async () => {
+    await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.2" })));
+    invalidatePolicy();
+    // A's read captures store.2, then takes 300 ms; the write to store.3 lands meanwhile.
+    const a = call({ POLICY: slowKv(300), POLICY_CACHE_SECONDS: "30" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.3" })));
+    invalidatePolicy();
+    expect((await a).headers.get("x-region-gate-policy")).toBe("store.2");
+    // The next request reads again instead of trusting A's read for 30 s.
+    const next = await call({ POLICY_CACHE_SECONDS: "30" });
+    expect(next.headers.get("x-region-gate-policy")).toBe("store.3");
+  });
+});
