@@ -208,29 +208,33 @@ const origin = await startOrigin();
 const originUrl = `http://127.0.0.1:${origin.address().port}`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
-  console.log(`## Ledger off vs on (wrk -c${CONCURRENCY}, mixed, ${SECONDS} s per run, ${ROUNDS} rounds)\n`);
-  console.log(
-    "| round | off req/s | on req/s | on/off | off p99 ms | on p99 ms | off CPU µs/req | on CPU µs/req |",
-  );
-  console.log("|---|---|---|---|---|---|---|---|");
-  const ratios = [];
-  const cpu = { off: [], on: [] };
-  for (let r = 1; r <= ROUNDS; r++) {
-    // Alternate the order, so slow drift in machine load does not always favour one side.
-    const order = r % 2 ? ["off", "on"] : ["on", "off"];
-    const res = {};
-    for (const mode of order) res[mode] = await run(originUrl, mode, CONCURRENCY);
-    const { off, on } = res;
-    ratios.push(on.rps / off.rps);
-    cpu.off.push(off.cpuUs);
-    cpu.on.push(on.cpuUs);
+  if (ROUNDS > 0) {
     console.log(
-      `| ${r} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99Ms.toFixed(1)} | ${on.p99Ms.toFixed(1)} | ${off.cpuUs.toFixed(0)} | ${on.cpuUs.toFixed(0)} |`,
+      `## Ledger off vs on (wrk -c${CONCURRENCY}, mixed, ${SECONDS} s per run, ${ROUNDS} rounds)\n`,
+    );
+    console.log(
+      "| round | off req/s | on req/s | on/off | off p99 ms | on p99 ms | off CPU µs/req | on CPU µs/req |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|");
+    const ratios = [];
+    const cpu = { off: [], on: [] };
+    for (let r = 1; r <= ROUNDS; r++) {
+      // Alternate the order, so slow drift in machine load does not always favour one side.
+      const order = r % 2 ? ["off", "on"] : ["on", "off"];
+      const res = {};
+      for (const mode of order) res[mode] = await run(originUrl, mode, CONCURRENCY);
+      const { off, on } = res;
+      ratios.push(on.rps / off.rps);
+      cpu.off.push(off.cpuUs);
+      cpu.on.push(on.cpuUs);
+      console.log(
+        `| ${r} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99Ms.toFixed(1)} | ${on.p99Ms.toFixed(1)} | ${off.cpuUs.toFixed(0)} | ${on.cpuUs.toFixed(0)} |`,
+      );
+    }
+    console.log(
+      `\nmedian on/off throughput ${median(ratios).toFixed(3)}; median workerd CPU per request off ${median(cpu.off).toFixed(0)} µs, on ${median(cpu.on).toFixed(0)} µs (on/off ${(median(cpu.on) / median(cpu.off)).toFixed(3)})\n`,
     );
   }
-  console.log(
-    `\nmedian on/off throughput ${median(ratios).toFixed(3)}; median workerd CPU per request off ${median(cpu.off).toFixed(0)} µs, on ${median(cpu.on).toFixed(0)} µs (on/off ${(median(cpu.on) / median(cpu.off)).toFixed(3)})\n`,
-  );
 
   console.log(`## Durable Object calls as the rate grows (ledger on, ${SECONDS} s per run)\n`);
   console.log(
