@@ -4,23 +4,28 @@
  */
 import { log } from "./log";
 
-let keyCache: { salt: string; key: Promise<CryptoKey> } | undefined;
+/**
+ * The imported key, cached once it exists. The promise itself is never shared between
+ * requests: workerd ties a pending promise to the request that created it.
+ */
+/**
+ * The imported key, cached once it exists. A pending promise is never shared between
+ * requests: workerd ties it to the request that created it.
+ */
+let keyCache: { salt: string; key: CryptoKey } | undefined;
 let warnedNoSalt = false;
 
-function hmacKey(salt: string): Promise<CryptoKey> {
-  if (keyCache?.salt !== salt) {
-    keyCache = {
-      salt,
-      key: crypto.subtle.importKey(
-        "raw",
-        new TextEncoder().encode(salt),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      ),
-    };
-  }
-  return keyCache.key;
+async function hmacKey(salt: string): Promise<CryptoKey> {
+  if (keyCache?.salt === salt) return keyCache.key;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(salt),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  keyCache = { salt, key };
+  return key;
 }
 
 /** Fingerprint of `secret` under `salt`, e.g. `fingerprint("s", "sk-test")` → `"3f2a…"` (16 hex). */

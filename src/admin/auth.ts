@@ -12,19 +12,28 @@ import { adminError } from "./http";
 /** Query parameters that look like credentials; URLs end up in logs, so they are refused. */
 const QUERY_CREDENTIALS = ["token", "access_token", "admin_token", "auth", "authorization", "bearer", "key"];
 
-let macKey: Promise<CryptoKey> | undefined;
+/** Per-isolate random key, cached once generated (never as a promise shared across requests). */
+let macKey: CryptoKey | undefined;
 let warnedDisabled = false;
 
-function digest(text: string): Promise<ArrayBuffer> {
-  macKey ??= crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]) as Promise<CryptoKey>;
-  return macKey.then((key) => crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
+async function isolateKey(): Promise<CryptoKey> {
+  if (!macKey) {
+    const key = (await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ])) as CryptoKey;
+    macKey ??= key; // two first callers may race: keep the first key, use the same one below
+  }
+  return macKey;
 }
 
-/** Constant-time equality of two secrets of any lengths. */
+/** Constant-time equality of two secrets of any lengths: both are HMACed with one key, then compared. */
 export async function tokensEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  const key = await isolateKey();
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.sign("HMAC", key, encoder.encode(given)),
+    crypto.subtle.sign("HMAC", key, encoder.encode(expected)),
+  ]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
 

@@ -24,6 +24,8 @@ interface State {
   /** When the next KV read is due. */
   nextReadAt: number;
   inflight: Promise<void> | null;
+  /** When `inflight` started: a read whose request was cancelled may never settle. */
+  inflightSince: number;
   lastError: string | null;
   /** Bumped by `invalidatePolicy`, so a read that started before a write cannot re-arm the cache. */
   generation: number;
@@ -35,6 +37,7 @@ const state: State = {
   confirmedAt: 0,
   nextReadAt: 0,
   inflight: null,
+  inflightSince: 0,
   lastError: null,
   generation: 0,
 };
@@ -114,11 +117,15 @@ export async function getPolicy(kv: KVNamespace, cacheMs: number): Promise<Compi
     // request ends (both seen in bench/soak.mjs). So one request reads and waits for its
     // own read; requests meanwhile keep the current policy, or read for themselves when
     // this isolate has none yet.
-    if (state.inflight === null) {
-      const read = refresh(kv, cacheMs).finally(() => {
-        state.inflight = null;
+    // A read older than twice the KV timeout belongs to a request that was cancelled before
+    // it settled; without this check that isolate would never read KV again.
+    const abandoned = state.inflight !== null && Date.now() - state.inflightSince > 2 * KV_TIMEOUT_MS;
+    if (state.inflight === null || abandoned) {
+      const read: Promise<void> = refresh(kv, cacheMs).finally(() => {
+        if (state.inflight === read) state.inflight = null;
       });
       state.inflight = read;
+      state.inflightSince = Date.now();
       await read;
     } else if (state.policy === null) {
       await refresh(kv, cacheMs);

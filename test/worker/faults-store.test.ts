@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
-import { invalidatePolicy } from "../../src/policy/store";
+import { invalidatePolicy, storeStats } from "../../src/policy/store";
 import { livePolicy } from "../fixtures/policies";
 
 // The policy cache under concurrency. workerd must never see one request wait on a KV
@@ -76,4 +76,25 @@ describe("policy cache under concurrency", () => {
     const next = await call({ POLICY_CACHE_SECONDS: "30" });
     expect(next.headers.get("x-region-gate-policy")).toBe("store.3");
   });
+
+  it("a read whose request was cancelled before it settled does not stop later reads", async () => {
+    await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.4" })));
+    invalidatePolicy();
+    expect((await call()).headers.get("x-region-gate-policy")).toBe("store.4");
+    // Frozen timers: the KV timeout never fires, as for a request that workerd cancelled.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    invalidatePolicy();
+    void call({ POLICY: slowKv("never") });
+    await Promise.resolve();
+    await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.5" })));
+    vi.setSystemTime(Date.now() + 10_000);
+    const before = storeStats.kvReads;
+    const next = await call({ POLICY_CACHE_SECONDS: "30" });
+    expect(storeStats.kvReads - before).toBe(1);
+    expect(next.headers.get("x-region-gate-policy")).toBe("store.5");
+  });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });
