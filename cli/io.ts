@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { parseJsonStrict } from "../src/policy/json";
 import type { PolicyDocument } from "../src/policy/schema";
 import { validatePolicy } from "../src/policy/schema";
 import { CliError, EXIT, usage } from "./errors";
@@ -38,16 +39,20 @@ export const problemLines = (errors: Array<{ path: string; message: string }>) =
 /** Parses and validates a policy file; exit 1 with every problem when it is invalid. */
 export async function loadPolicyFile(io: CliIO, file: string): Promise<PolicyDocument> {
   const text = await readInputFile(io, file);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
+  // Strict like the admin API: duplicate keys, `__proto__` and hostile nesting are refused.
+  const parsed = parseJsonStrict(text);
+  if (!parsed.ok) {
+    const [first] = parsed.errors;
+    if (parsed.errors.length === 1 && first?.path === "$" && first.message.startsWith("not valid JSON")) {
+      throw new CliError(EXIT.invalid, `${file} is ${first.message}; fix the syntax and retry`);
+    }
     throw new CliError(
       EXIT.invalid,
-      `${file} is not JSON: ${(e as Error).message}; fix the syntax and retry`,
+      `${file} is not a valid policy (${parsed.errors.length} problem${parsed.errors.length === 1 ? "" : "s"}); nothing was changed:`,
+      problemLines(parsed.errors),
     );
   }
-  const result = validatePolicy(parsed);
+  const result = validatePolicy(parsed.value);
   if (!result.ok) {
     throw new CliError(
       EXIT.invalid,

@@ -9,6 +9,8 @@ export type GateEnv = Env & {
   IDENTITY_SALT?: string;
   /** `false` turns off the public self-check page. */
   SELF_CHECK?: string;
+  /** `off` stops exposure counting (the gate itself is unaffected). */
+  EXPOSURE_LEDGER?: string;
 };
 
 export interface GateConfig {

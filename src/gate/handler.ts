@@ -1,7 +1,6 @@
 /**
  * The request path: policy → decision → 403 or stream through to the origin.
  */
-import type { Context } from "hono";
 import { type GateEnv, readConfig } from "../config";
 import { decide, EXPOSURE_DECISIONS, type Verdict } from "../decision";
 import { requestFingerprint } from "../fingerprint";
@@ -10,12 +9,18 @@ import { getPolicy } from "../policy/store";
 import { forward } from "./proxy";
 import { blocked, policyUnavailable, withNotice } from "./responses";
 
-export type GateContext = Context<{ Bindings: GateEnv }>;
-
-export async function gate(c: GateContext): Promise<Response> {
-  const env = c.env;
+/**
+ * Judges one request and answers it: 503 without a policy (FAIL_MODE=closed), 403 when
+ * blocked, otherwise the origin's response (streamed) with the decision's notice headers.
+ * `url` is the request's parsed URL, when the caller already has it.
+ */
+export async function gate(
+  request: Request,
+  env: GateEnv,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  url: URL = new URL(request.url),
+): Promise<Response> {
   const config = readConfig(env);
-  const request = c.req.raw;
   const policy = await getPolicy(env.POLICY, config.policyCacheMs);
   const options = {
     originUrl: config.originUrl,
@@ -29,7 +34,7 @@ export async function gate(c: GateContext): Promise<Response> {
 
   const cf = request.cf;
   const facts = {
-    path: new URL(request.url).pathname,
+    path: url.pathname,
     country: typeof cf?.country === "string" ? cf.country : null,
     regionCode: typeof cf?.regionCode === "string" ? cf.regionCode : null,
     ip: request.headers.get("cf-connecting-ip"),
@@ -44,7 +49,7 @@ export async function gate(c: GateContext): Promise<Response> {
   }
 
   if (EXPOSURE_DECISIONS.has(verdict.decision)) {
-    recordExposure(c.executionCtx, env, policy, verdict, request, facts.fingerprint);
+    recordExposure(ctx, env, policy, verdict, request, facts.fingerprint);
   }
   if (verdict.decision === "block") return blocked(policy, verdict);
   return withNotice(await forward(request, verdict, options), policy, verdict);

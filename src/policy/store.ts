@@ -7,6 +7,7 @@
 import { log } from "../log";
 import { type CompiledPolicy, compilePolicy } from "./compile";
 import { POLICY_KEY } from "./history";
+import { parseJsonStrict } from "./json";
 import { validatePolicy } from "./schema";
 
 /** KV key of the active policy; history lives under `policy@<version>` (see ./history.ts). */
@@ -55,6 +56,21 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+const describe = (problems: { path: string; message: string }[]) =>
+  problems
+    .slice(0, 5)
+    .map((e) => `${e.path}: ${e.message}`)
+    .join("; ");
+
+/** Parses (strictly: a duplicated key must not silently win), validates and compiles; or says why not. */
+function compileDocument(raw: string): CompiledPolicy | string {
+  const parsed = parseJsonStrict(raw);
+  if (!parsed.ok) return `KV key "${POLICY_KEY}" is not acceptable JSON: ${describe(parsed.errors)}`;
+  const result = validatePolicy(parsed.value);
+  if (!result.ok) return `KV key "${POLICY_KEY}" holds an invalid policy: ${describe(result.errors)}`;
+  return compilePolicy(result.policy);
+}
+
 async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
   const started = Date.now();
   const generation = state.generation;
@@ -65,24 +81,11 @@ async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
     if (raw === null) {
       problem = `KV key "${POLICY_KEY}" is empty; push a policy with \`region-gate policy push\``;
     } else if (raw !== state.raw) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch (e) {
-        parsed = undefined;
-        problem = `KV key "${POLICY_KEY}" is not JSON: ${(e as Error).message}`;
-      }
-      if (problem === null) {
-        const result = validatePolicy(parsed);
-        if (result.ok) {
-          state.policy = compilePolicy(result.policy);
-          state.raw = raw;
-        } else {
-          problem = `KV key "${POLICY_KEY}" holds an invalid policy: ${result.errors
-            .slice(0, 5)
-            .map((e) => `${e.path}: ${e.message}`)
-            .join("; ")}`;
-        }
+      const loaded = compileDocument(raw);
+      if (typeof loaded === "string") problem = loaded;
+      else {
+        state.policy = loaded;
+        state.raw = raw;
       }
     }
   } catch (e) {

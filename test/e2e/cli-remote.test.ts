@@ -138,6 +138,14 @@ describe("policy commands through the admin API", () => {
     expect(JSON.parse(json.stdout).errors).toEqual(((await put.json()) as { errors: unknown }).errors);
   });
 
+  test("a file with a duplicated key is refused like the admin API refuses it: exit 1, path first", async () => {
+    const text = JSON.stringify(v1).replace('"schema":1', '"mode":"monitor","mode":"enforce","schema":1');
+    const file = await policyFile(text);
+    const r = await runBin(["policy", "validate", file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\$\.mode: duplicate key/);
+  });
+
   test("history lists versions newest first and says what was active when", async () => {
     const r = await runBin(["policy", "history", "--json"], { env: remote });
     expect(r.code).toBe(0);

@@ -29,7 +29,7 @@ const broken: LedgerEnv = {
     get() {
       throw new Error("EXPOSURE binding unavailable (test)");
     },
-  } as unknown as DurableObjectNamespace,
+  } as unknown as LedgerEnv["EXPOSURE"],
 };
 
 beforeAll(async () => {

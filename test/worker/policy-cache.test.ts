@@ -105,6 +105,18 @@ describe("with a policy loaded", () => {
     expect(policyHealth().lastError).toMatch(/invalid policy/);
   });
 
+  it("keeps the last known good policy when KV holds a document with a duplicated key", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const doc = JSON.stringify(livePolicy({ version: "dup" })).replace(
+      '"schema":1',
+      '"mode":"monitor","mode":"enforce","schema":1',
+    );
+    await env.POLICY.put("policy", doc);
+    invalidatePolicy();
+    expect((await call("CN")).headers.get("x-region-gate-policy")).toBe("good.1");
+    expect(errors.mock.calls.flat().join("\n")).toMatch(/\$\.mode: duplicate key/);
+  });
+
   it("keeps the last known good policy when KV is emptied", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     await env.POLICY.delete("policy");
