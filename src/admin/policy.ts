@@ -32,6 +32,31 @@ type AdminContext = Context<{ Bindings: GateEnv }>;
 
 export const policyRoutes = new Hono<{ Bindings: GateEnv }>();
 
+/**
+ * Makes a stored version active again under the write lock, re-validated and recorded as
+ * `by`. `POST /policy/rollback` and the dashboard's rollback form both call this; each then
+ * resets the policy cache and logs when something changed.
+ */
+export function rollbackStored(
+  kv: KVNamespace,
+  version: string,
+  by: string,
+  pre: Precondition,
+): Promise<WriteResult> {
+  return serialised(() =>
+    rollbackPolicy(
+      kvStorage(kv),
+      version,
+      (doc) => {
+        const r = validatePolicy(doc);
+        return r.ok ? [] : r.errors;
+      },
+      { by, now: new Date() },
+      pre,
+    ),
+  );
+}
+
 function precondition(c: AdminContext): Precondition {
   const ifMatch = c.req.header("if-match");
   if (ifMatch !== undefined) return { ifMatch };
@@ -160,17 +185,6 @@ policyRoutes.post("/policy/rollback", async (c) => {
   }
   const by = await adminActor(c);
   const pre = precondition(c);
-  const outcome = await serialised(() =>
-    rollbackPolicy(
-      kvStorage(c.env.POLICY),
-      version,
-      (doc) => {
-        const r = validatePolicy(doc);
-        return r.ok ? [] : r.errors;
-      },
-      { by, now: new Date() },
-      pre,
-    ),
-  );
+  const outcome = await rollbackStored(c.env.POLICY, version, by, pre);
   return written(c, outcome, "rolled_back");
 });

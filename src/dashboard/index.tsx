@@ -11,20 +11,12 @@ import { diffPolicies } from "../../cli/diff";
 import { tokensEqual } from "../admin/auth";
 import { adminError } from "../admin/http";
 import { kvStorage } from "../admin/kv-storage";
-import { serialised } from "../admin/lock";
+import { rollbackStored } from "../admin/policy";
 import { type GateEnv, readConfig } from "../config";
 import { fingerprint } from "../fingerprint";
 import { rowsCsv } from "../ledger/report";
 import { log } from "../log";
-import {
-  asActiveMeta,
-  etagOf,
-  historyKey,
-  POLICY_KEY,
-  readHistory,
-  rollbackPolicy,
-  sha256Hex,
-} from "../policy/history";
+import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } from "../policy/history";
 import { type PolicyDocument, validatePolicy } from "../policy/schema";
 import { getPolicy, invalidatePolicy } from "../policy/store";
 import { HTML_HEADERS } from "./layout";
@@ -278,18 +270,7 @@ dashboard.post("/rollback", async (c) => {
   }
   const by = await actor(c.env, c.var.token);
   const pre = typeof form.etag === "string" && form.etag !== "" ? { ifMatch: form.etag } : null;
-  const result = await serialised(() =>
-    rollbackPolicy(
-      storage,
-      version,
-      (doc) => {
-        const r = validatePolicy(doc);
-        return r.ok ? [] : r.errors;
-      },
-      { by, now: new Date() },
-      pre,
-    ),
-  );
+  const result = await rollbackStored(c.env.POLICY, version, by, pre);
   if (!result.ok) {
     return c.html(
       <Problem
