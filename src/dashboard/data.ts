@@ -4,13 +4,13 @@
  * per-day series and top-customer lists computed from those rows.
  */
 import type { LedgerFilter } from "../ledger/ledger-do";
-import { SHARDS, shardOf, shardStub } from "../ledger/model";
+import { shardStub, shardsFor } from "../ledger/model";
 import { type ExposureRow, identityText, toRows } from "../ledger/report";
 import { DAY_MS } from "./phase";
 
 /** Ledger rows in `filter`, read from every shard (or the region's one). */
 export async function readRows(env: Env, filter: LedgerFilter): Promise<ExposureRow[]> {
-  const shards = filter.region ? [shardOf(filter.region)] : Array.from({ length: SHARDS }, (_, i) => i);
+  const shards = shardsFor(filter.region);
   const groups = await Promise.all(shards.map((s) => shardStub(env, s).rows(filter)));
   return toRows(groups.flat());
 }

@@ -42,6 +42,11 @@ export function shardOf(region: string): number {
   return (h >>> 0) % SHARDS;
 }
 
+/** The shards a read must ask: the region's own one, or all of them without a region filter. */
+export function shardsFor(region: string | undefined | null): number[] {
+  return region ? [shardOf(region)] : Array.from({ length: SHARDS }, (_, i) => i);
+}
+
 /** Durable Object name of a shard; every read visits all of them. */
 export const shardName = (shard: number) => `exposure-shard-${shard}`;
 

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { adminError } from "../admin/http";
 import type { GateEnv } from "../config";
 import { log } from "../log";
-import { SHARDS, shardOf, shardStub } from "./model";
+import { SHARDS, shardStub, shardsFor } from "./model";
 import { mergeSummaries, parseExposureQuery, rowsCsv, summaryCsv, toRows } from "./report";
 
 export const exposureRoutes = new Hono<{ Bindings: GateEnv }>();
@@ -19,7 +19,7 @@ exposureRoutes.get("/exposure", async (c) => {
   }
   const { filter } = query;
   // A region lives in exactly one shard; without a region filter, every shard is read.
-  const shards = filter.region ? [shardOf(filter.region)] : Array.from({ length: SHARDS }, (_, i) => i);
+  const shards = shardsFor(filter.region);
   try {
     if (query.summary) {
       const summary = mergeSummaries(
