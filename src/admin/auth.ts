@@ -91,8 +91,11 @@ export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
  * Who made a change, as recorded in history: `admin:<fingerprint of the token>` with
  * `IDENTITY_SALT` (reproducible with `region-gate key fingerprint`), or `admin` without a salt.
  */
-export async function adminActor(c: Context<{ Bindings: GateEnv }>): Promise<string> {
-  const token = bearerToken(c.req.header("authorization") ?? null);
-  const salt = c.env.IDENTITY_SALT;
-  return token && salt ? `admin:${await fingerprint(salt, token)}` : "admin";
+export function adminActor(c: Context<{ Bindings: GateEnv }>): Promise<string> {
+  return actorOf(c.env, bearerToken(c.req.header("authorization") ?? null));
+}
+
+/** How history records whoever holds `token`: `admin:<token fingerprint>`, or `admin` without a salt. */
+export async function actorOf(env: GateEnv, token: string | null): Promise<string> {
+  return token && env.IDENTITY_SALT ? `admin:${await fingerprint(env.IDENTITY_SALT, token)}` : "admin";
 }

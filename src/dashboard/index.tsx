@@ -5,15 +5,14 @@
  * is a POST carrying the session's CSRF token; the rollback runs the admin API's own
  * `rollbackPolicy` under the same write lock.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { diffPolicies } from "../../cli/diff";
-import { tokensEqual } from "../admin/auth";
+import { actorOf, tokensEqual } from "../admin/auth";
 import { adminError } from "../admin/http";
 import { kvStorage } from "../admin/kv-storage";
 import { rollbackStored } from "../admin/policy";
 import { type GateEnv, readConfig } from "../config";
-import { fingerprint } from "../fingerprint";
 import { rowsCsv } from "../ledger/report";
 import { log } from "../log";
 import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } from "../policy/history";
@@ -201,21 +200,26 @@ function changes(before: string | null | undefined, after: string): string[] {
   return diffPolicies(policyDoc(before), doc, Date.now());
 }
 
+/** The 404 page for a version that history does not hold. */
+function unknownVersion(c: Context<DashEnv>, version: string): Response | Promise<Response> {
+  return c.html(
+    <Problem
+      title="Unknown version"
+      message={`No stored policy has version ${JSON.stringify(version)}.`}
+      csrf={c.var.csrf}
+      back={`${BASE}/history`}
+    />,
+    404,
+  );
+}
+
 dashboard.get("/history/:version", async (c) => {
   const version = c.req.param("version");
   const view = await readHistory(kvStorage(c.env.POLICY));
   const entry = view.versions.find((v) => v.version === version);
   const document = entry ? await storedDocument(c.env.POLICY, version) : null;
   if (!entry || document === null) {
-    return c.html(
-      <Problem
-        title="Unknown version"
-        message={`No stored policy has version ${JSON.stringify(version)}.`}
-        csrf={c.var.csrf}
-        back={`${BASE}/history`}
-      />,
-      404,
-    );
+    return unknownVersion(c, version);
   }
   const latest = historyEvents(view.versions).find((e) => e.version === version);
   const against = c.req.query("against") ?? latest?.previous ?? null;
@@ -232,11 +236,6 @@ dashboard.get("/history/:version", async (c) => {
   );
 });
 
-/** Recorded in history as the API records a bearer-token call: `admin:<token fingerprint>`. */
-async function actor(env: GateEnv, token: string): Promise<string> {
-  return env.IDENTITY_SALT ? `admin:${await fingerprint(env.IDENTITY_SALT, token)}` : "admin";
-}
-
 dashboard.post("/rollback", async (c) => {
   const form = c.var.form;
   const version = typeof form.version === "string" ? form.version : "";
@@ -247,15 +246,7 @@ dashboard.post("/rollback", async (c) => {
       storage.read(POLICY_KEY),
     ]);
     if (target === null) {
-      return c.html(
-        <Problem
-          title="Unknown version"
-          message={`No stored policy has version ${JSON.stringify(version)}.`}
-          csrf={c.var.csrf}
-          back={`${BASE}/history`}
-        />,
-        404,
-      );
+      return unknownVersion(c, version);
     }
     const activeMeta = asActiveMeta(active?.meta);
     return c.html(
@@ -268,7 +259,7 @@ dashboard.post("/rollback", async (c) => {
       />,
     );
   }
-  const by = await actor(c.env, c.var.token);
+  const by = await actorOf(c.env, c.var.token);
   const pre = typeof form.etag === "string" && form.etag !== "" ? { ifMatch: form.etag } : null;
   const result = await rollbackStored(c.env.POLICY, version, by, pre);
   if (!result.ok) {
