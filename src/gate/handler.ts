@@ -29,7 +29,7 @@ export async function gate(
     policyVersion: policy?.version ?? null,
   };
   if (policy === null) {
-    return config.failOpen ? forward(request, null, options) : policyUnavailable();
+    return config.failOpen ? forward(request, null, options, url) : policyUnavailable();
   }
 
   const cf = request.cf;
@@ -52,5 +52,5 @@ export async function gate(
     recordExposure(ctx, env, policy, verdict, request, facts.fingerprint);
   }
   if (verdict.decision === "block") return blocked(policy, verdict);
-  return withNotice(await forward(request, verdict, options), policy, verdict);
+  return withNotice(await forward(request, verdict, options, url), policy, verdict);
 }

@@ -81,9 +81,8 @@ export function originHeaders(request: Request, verdict: Verdict | null, options
 }
 
 /** The URL the origin serves: `ORIGIN_URL`'s scheme and host (and base path) with the client's path and query. */
-export function originTarget(request: Request, originUrl: URL | null): string {
-  if (originUrl === null) return request.url;
-  const incoming = new URL(request.url);
+export function originTarget(incoming: URL, originUrl: URL | null): string {
+  if (originUrl === null) return incoming.href;
   const base = originUrl.pathname.replace(/\/$/, "");
   return `${originUrl.origin}${base}${incoming.pathname}${incoming.search}`;
 }
@@ -96,6 +95,7 @@ export async function forward(
   request: Request,
   verdict: Verdict | null,
   options: ForwardOptions,
+  url: URL = new URL(request.url),
 ): Promise<Response> {
   const controller = new AbortController();
   let timedOut = false;
@@ -111,7 +111,7 @@ export async function forward(
     signal: controller.signal,
   };
   try {
-    return await fetch(originTarget(request, options.originUrl), init);
+    return await fetch(originTarget(url, options.originUrl), init);
   } catch (e) {
     if (timedOut) {
       return serverError(
