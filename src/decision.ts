@@ -56,28 +56,20 @@ function decodeAscii(path: string): string {
   );
 }
 
-/** Collapses empty and `.` segments and resolves `..`; `stripParams` also drops `;params` (Tomcat, Jetty). */
-function resolveSegments(path: string, stripParams: boolean): string {
+/**
+ * Collapses empty and `.` segments and resolves `..`; `stripParams` also drops `;params`
+ * (Tomcat and Jetty read `/..;/` as `/../`). Null when a `..` climbs above the root.
+ */
+function resolveSegments(path: string, stripParams: boolean): string | null {
   if (!/\/\/|\/\.|\\|;/.test(path)) return path;
   const out: string[] = [];
   for (const raw of path.replaceAll("\\", "/").split("/")) {
     const seg = stripParams ? raw.split(";", 1)[0]! : raw;
     if (seg === "" || seg === ".") continue;
-    if (seg === "..") out.pop();
-    else out.push(seg);
+    if (seg !== "..") out.push(seg);
+    else if (out.pop() === undefined) return null;
   }
   return `/${out.join("/")}${path.endsWith("/") && out.length > 0 ? "/" : ""}`;
-}
-
-/**
- * Normalises a pathname the way an origin is likely to serve it, so that scope cannot be
- * dodged with `//v1/`, `/V1/`, `%2e%2e` or `%2F`: percent-decoding (ASCII escapes only,
- * so a stray `%ff` cannot switch decoding off), collapsing slashes, resolving dot
- * segments, lower-casing.
- */
-export function normalizePath(pathname: string): string {
-  const path = pathname.includes("%") ? decodeAscii(pathname) : pathname;
-  return resolveSegments(path, false).toLowerCase();
 }
 
 /** Characters that make a path mean different things to different origins. */
@@ -85,12 +77,18 @@ const ODD_PATH = /[%;\\]|\/\/|\/\./;
 
 /**
  * Every path an origin might serve for `pathname`: as received, percent-decoded once and
- * repeatedly (double encoding), each with and without `;params`, all slash-collapsed,
- * dot-resolved and lower-cased. Origins disagree on these (an origin that leaves `%2F`
- * encoded routes `/v1/files/a%2F..%2F..%2Fx` under `/v1/`, one that decodes it serves
- * `/x`), so the gate judges a request when any of them is in scope.
+ * repeatedly (double encoding; ASCII escapes only, so a stray `%ff` cannot switch decoding
+ * off), each with and without `;params`, all slash-collapsed, dot-resolved and lower-cased.
+ * Origins disagree on these (an origin that leaves `%2F` encoded routes
+ * `/v1/files/a%2F..%2Fx` under `/v1/files/`, one that decodes it serves `/v1/x`), so the
+ * gate judges a request when any of them is in scope.
+ *
+ * Null when some reading climbs above the root (`/..%2Fx`, `/%252e%252e/x`, `/..;/x`): the
+ * gate refuses those (400 `invalid_request_path`, SPEC section 3). Because of that refusal,
+ * every reading of `ORIGIN_URL`'s base path + `pathname` is a reading of the base path
+ * followed by one of these, so scope (written in the client's paths) is matched on these.
  */
-export function scopePaths(pathname: string): string[] {
+export function scopePaths(pathname: string): string[] | null {
   if (!ODD_PATH.test(pathname)) return [pathname.toLowerCase()];
   const decoded = [pathname];
   for (let i = 0; i < 4; i++) {
@@ -100,20 +98,30 @@ export function scopePaths(pathname: string): string[] {
   }
   const out = new Set<string>();
   for (const path of decoded) {
-    out.add(resolveSegments(path, false).toLowerCase());
-    out.add(resolveSegments(path, true).toLowerCase());
+    for (const stripParams of [false, true]) {
+      const resolved = resolveSegments(path, stripParams);
+      if (resolved === null) return null;
+      out.add(resolved.toLowerCase());
+    }
   }
   return [...out];
+}
+
+/** True when some reading of `pathname` (see `scopePaths`) climbs above the root. */
+export function climbsAboveRoot(pathname: string): boolean {
+  return ODD_PATH.test(pathname) && scopePaths(pathname) === null;
 }
 
 /**
  * True when the gate judges this path: for some reading of it (see `scopePaths`) an
  * include prefix matches and no exclude prefix does. Erring towards "in scope" is the
- * safe side: a request judged needlessly still passes when its region is supported.
+ * safe side: a request judged needlessly still passes when its region is supported. A
+ * path that climbs above the root counts as in scope (the gate refuses it before deciding).
  */
 export function inScope(policy: CompiledPolicy, pathname: string): boolean {
   if (!ODD_PATH.test(pathname)) return pathInScope(policy, pathname.toLowerCase());
-  return scopePaths(pathname).some((path) => pathInScope(policy, path));
+  const paths = scopePaths(pathname);
+  return paths === null || paths.some((path) => pathInScope(policy, path));
 }
 
 function matches(prefixes: readonly string[], path: string): boolean {

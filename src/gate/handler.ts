@@ -2,16 +2,17 @@
  * The request path: policy → decision → 403 or stream through to the origin.
  */
 import { type GateEnv, readConfig } from "../config";
-import { decide, EXPOSURE_DECISIONS, type Verdict } from "../decision";
+import { climbsAboveRoot, decide, EXPOSURE_DECISIONS, type Verdict } from "../decision";
 import { requestFingerprint } from "../fingerprint";
 import { recordExposure } from "../ledger/recorder";
 import { getPolicy } from "../policy/store";
 import { forward } from "./proxy";
-import { blocked, policyUnavailable, withNotice } from "./responses";
+import { blocked, invalidRequestPath, policyUnavailable, withNotice } from "./responses";
 
 /**
- * Judges one request and answers it: 503 without a policy (FAIL_MODE=closed), 403 when
- * blocked, otherwise the origin's response (streamed) with the decision's notice headers.
+ * Judges one request and answers it: 400 when its path climbs above the root (whatever
+ * the policy and FAIL_MODE: no origin may serve such a path), 503 without a policy
+ * (FAIL_MODE=closed), 403 when blocked, otherwise the origin's response (streamed) with the decision's notice headers.
  * `url` is the request's parsed URL, when the caller already has it.
  */
 export async function gate(
@@ -20,6 +21,7 @@ export async function gate(
   ctx: Pick<ExecutionContext, "waitUntil">,
   url: URL = new URL(request.url),
 ): Promise<Response> {
+  if (climbsAboveRoot(url.pathname)) return invalidRequestPath();
   const config = readConfig(env);
   const policy = await getPolicy(env.POLICY, config.policyCacheMs);
   const options = {

@@ -14,6 +14,21 @@ export function serverError(status: number, code: string, message: string, extra
   return new Response(errorBody(message, "server_error", code), { status, headers });
 }
 
+/**
+ * The 400 of SPEC section 3 for a path that climbs above the root under some reading. The
+ * path is not echoed: it is the client's own, and can be 64 KiB.
+ */
+export function invalidRequestPath(): Response {
+  return new Response(
+    errorBody(
+      "Request path climbs above the root (a `..` segment, possibly percent-encoded or written `..;`); send the path without dot segments",
+      "invalid_request_error",
+      "invalid_request_path",
+    ),
+    { status: 400, headers: JSON_HEADERS },
+  );
+}
+
 export function policyUnavailable(): Response {
   return serverError(503, "region_policy_unavailable", "Region policy unavailable; try again later", {
     "retry-after": "5",

@@ -260,6 +260,11 @@ export interface TestGate {
 export interface GateOptions {
   /** ORIGIN_URL; omit for route mode. */
   originUrl?: string;
+  /**
+   * Route mode's origin: miniflare rewrites each request's URL to this host, as the zone
+   * route does in production, so the gate (ORIGIN_URL unset) fetches its own URL from here.
+   */
+  upstream?: string;
   /** Extra vars and secrets (ORIGIN_TIMEOUT_MS, ORIGIN_AUTH_SECRET, FAIL_MODE, ...). */
   bindings?: Record<string, string>;
   /** Written to KV key `policy` (objects as JSON); null leaves KV empty. */
@@ -288,6 +293,7 @@ export async function startGate(options: GateOptions): Promise<TestGate> {
       ...(options.originUrl ? { ORIGIN_URL: options.originUrl } : {}),
       ...options.bindings,
     },
+    ...(options.upstream ? { upstream: options.upstream } : {}),
     host: "127.0.0.1",
     port: 0,
     // The placeholder cf object, never a download.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decide, normalizePath, type RequestFacts } from "../../src/decision";
+import { climbsAboveRoot, decide, type RequestFacts, scopePaths } from "../../src/decision";
 import { compilePolicy } from "../../src/policy/compile";
 import { specPolicy } from "../fixtures/policies";
 
@@ -108,12 +108,28 @@ describe("scope matching judges the path the origin will serve", () => {
     ["//v1//chat", "/v1/chat"],
     ["/V1/Chat", "/v1/chat"],
     ["/%76%31/chat", "/v1/chat"],
-    ["/x/..%2f..%2fv1/chat", "/v1/chat"],
+    ["/x/y/..%2f..%2fv1/chat", "/v1/chat"],
     ["/v1%2fchat", "/v1/chat"],
     ["/v1/./chat/", "/v1/chat/"],
-  ])("%s → %s", (input, expected) => {
-    expect(normalizePath(input)).toBe(expected);
+    ["/v1/x/..;/chat", "/v1/chat"],
+  ])("%s is read (among others) as %s", (input, expected) => {
+    expect(scopePaths(input)).toContain(expected);
   });
+
+  it.each(["/..%2fv1", "/x/..%2f..%2fv1/chat", "/%2e%2e%2fv1", "/%252e%252e%252fv1", "/..;/v1", "/..%5cv1"])(
+    "%s climbs above the root",
+    (path) => {
+      expect(scopePaths(path)).toBeNull();
+      expect(climbsAboveRoot(path)).toBe(true);
+    },
+  );
+
+  it.each(["/v1/chat", "/v1/..%2fchat", "/a/b/..%2f..%2fc", "/%ff/..%2fx", "/v1/..", "/.well-known/x"])(
+    "%s stays under the root",
+    (path) => {
+      expect(climbsAboveRoot(path)).toBe(false);
+    },
+  );
 
   it.each(["//v1/chat", "/V1/chat", "/%2F/v1/chat", "/v1%2Fchat", "/foo/..%2Fv1/chat"])(
     "judges %s (blocked for CN)",
