@@ -20,6 +20,7 @@ import {
 } from "../src/policy/history";
 import type { PolicyDocument } from "../src/policy/schema";
 import { validatePolicy } from "../src/policy/schema";
+import { HISTORY, WRITTEN } from "./answers";
 import { CliError, EXIT, usage } from "./errors";
 import type { CliIO } from "./io";
 import { AdminClient } from "./remote";
@@ -93,47 +94,40 @@ function remoteBackend(client: AdminClient): PolicyBackend {
     const headers: Record<string, string> = {};
     if (pre && "ifMatch" in pre) headers["if-match"] = pre.ifMatch;
     if (pre && "ifNoneMatch" in pre) headers["if-none-match"] = "*";
-    return (await client.json<WriteResult>(method, path, { body, headers })).body;
+    return (await client.json(method, path, WRITTEN, { body, headers })).body;
+  };
+  /** A stored document, byte for byte; null for a 404 with `absent` as its code. */
+  const document = async (path: string, absent: string) => {
+    const res = await client.send("GET", path);
+    if (res.status === 404 && (await client.errorCode(res)) === absent) return null;
+    if (!res.ok) return client.fail(res, "GET", path);
+    // The admin API tags every document it serves with its ETag; an echo or a page does not.
+    const etag = res.headers.get("etag");
+    if (etag === null) return client.unexpected("GET", path, res, "without an ETag");
+    return { res, etag, content: await res.text() };
   };
   return {
     where: client.base,
     async active() {
-      const res = await client.send("GET", "/policy");
-      if (res.status === 404) {
-        const body = (await res
-          .clone()
-          .json()
-          .catch(() => ({}))) as { error?: { code?: string } };
-        if (body.error?.code === "policy_absent") return null;
-      }
-      if (!res.ok) return client.fail(res);
-      const content = await res.text();
-      const version = res.headers.get("x-region-gate-policy");
-      const modified = res.headers.get("last-modified");
+      const found = await document("/policy", "policy_absent");
+      if (found === null) return null;
+      const version = found.res.headers.get("x-region-gate-policy");
+      const modified = found.res.headers.get("last-modified");
       return {
-        content,
-        etag: res.headers.get("etag") ?? etagOf(await sha256Hex(content)),
+        content: found.content,
+        etag: found.etag,
         meta:
           version && modified
             ? { version, sha256: "", at: new Date(modified).toISOString(), by: "", via: "push" }
             : null,
       };
     },
-    async stored(version) {
-      const res = await client.send("GET", `/policy?version=${encodeURIComponent(version)}`);
-      if (res.status === 404) {
-        const body = (await res
-          .clone()
-          .json()
-          .catch(() => ({}))) as { error?: { code?: string } };
-        if (body.error?.code === "version_not_found") return null;
-      }
-      if (!res.ok) return client.fail(res);
-      return res.text();
-    },
+    stored: async (version) =>
+      (await document(`/policy?version=${encodeURIComponent(version)}`, "version_not_found"))?.content ??
+      null,
     push: (doc, pre) => write("PUT", "/policy", doc, pre),
     rollback: (version, pre) => write("POST", "/policy/rollback", { version }, pre),
-    history: async () => (await client.json<HistoryView>("GET", "/policy/history")).body,
+    history: async () => (await client.json("GET", "/policy/history", HISTORY)).body,
   };
 }
 

@@ -1,15 +1,19 @@
 /**
  * Client of a deployed gate's admin API (`--url`, `--token`). Error answers become
- * `CliError`s with the gate's own message and what to do about it.
+ * `CliError`s with the gate's own message and what to do about it. Every answer is checked
+ * against its shape (cli/answers.ts); one that does not fit sends a probe to `/healthz`, so
+ * a URL that is not a region-gate at all is named as such instead of misread.
  */
+import * as v from "valibot";
+import { ERROR, HEALTHZ } from "./answers";
 import { CliError, EXIT } from "./errors";
 
-interface ErrorBody {
-  error?: { message?: string; code?: string };
-  errors?: Array<{ path: string; message: string }>;
-}
+type Init = { body?: unknown; headers?: Record<string, string> };
 
 export class AdminClient {
+  /** The URL as given, without a trailing slash: what messages name. */
+  readonly url: string;
+  /** `<url>/__region-gate`, the prefix of every admin route. */
   readonly base: string;
 
   constructor(
@@ -25,11 +29,12 @@ export class AdminClient {
         `--url ${JSON.stringify(url)} is not a URL; give the gate's base URL, e.g. https://api.example.com`,
       );
     }
-    this.base = `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}/__region-gate`;
+    this.url = `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
+    this.base = `${this.url}/__region-gate`;
   }
 
   /** Sends a request; network failures exit 3. The response may be any status. */
-  async send(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
+  async send(method: string, path: string, init: Init = {}) {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...init.headers };
     if (init.body !== undefined) headers["content-type"] = "application/json";
     try {
@@ -48,17 +53,66 @@ export class AdminClient {
     }
   }
 
-  /** Turns an error answer into a CliError; `expected` statuses are left to the caller. */
-  async fail(res: Response): Promise<never> {
-    const text = await res.text();
-    let body: ErrorBody = {};
+  /**
+   * Whether a region-gate answers at this URL: its `/healthz` (public, no token) has the
+   * admin API's shape, also with 503 while no policy is loaded. `unknown` when nothing
+   * conclusive came back (network error, 5xx page, redirect).
+   */
+  async probe(): Promise<"gate" | "not_gate" | "unknown"> {
+    let res: Response;
     try {
-      body = JSON.parse(text) as ErrorBody;
+      res = await fetch(`${this.base}/healthz`, { redirect: "manual", signal: AbortSignal.timeout(10_000) });
+    } catch {
+      return "unknown";
+    }
+    const body: unknown = await res.json().catch(() => undefined);
+    if (v.is(HEALTHZ, body)) return "gate";
+    return (res.status >= 300 && res.status < 400) || res.status >= 500 ? "unknown" : "not_gate";
+  }
+
+  /**
+   * For an answer without the admin API's shape: "not a region-gate" if the probe says so,
+   * otherwise a gate of another version answered (exit 3 either way).
+   */
+  async unexpected(method: string, path: string, res: Response, what: string): Promise<never> {
+    const type = res.headers.get("content-type")?.split(";")[0] ?? "no content-type";
+    const answered = `${method} ${new URL(this.base).pathname}${path.split("?")[0]} answered ${res.status} (${type}) ${what}`;
+    if ((await this.probe()) === "not_gate") {
+      throw new CliError(
+        EXIT.backend,
+        `${this.url}: this is not a region-gate admin API (no /__region-gate/healthz); ${answered}. Check --url (or REGION_GATE_URL): it must be the gate's base URL, e.g. https://api.example.com`,
+      );
+    }
+    throw new CliError(
+      EXIT.backend,
+      `${this.url}: ${answered}, not what this CLI expects; if the gate runs another region-gate version than this CLI, update one of them`,
+    );
+  }
+
+  /** Turns an error answer into a CliError; `expected` statuses are left to the caller. */
+  async fail(res: Response, method = "GET", path = ""): Promise<never> {
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
     } catch {
       // Not our envelope: a proxy or another app answered.
     }
-    const said = body.error?.message ?? text.slice(0, 200);
-    const code = body.error?.code;
+    const location = res.headers.get("location");
+    if (res.status >= 300 && res.status < 400 && location) {
+      throw new CliError(
+        EXIT.backend,
+        `${this.base}${path.split("?")[0]} redirects (${res.status}) to ${location}; pass the URL it points to as --url`,
+      );
+    }
+    if (!v.is(ERROR, parsed)) {
+      // Not the gate's envelope: before quoting it as the gate's answer, make sure one is there.
+      if ((await this.probe()) === "not_gate")
+        await this.unexpected(method, path, res, "without the admin API's error shape");
+    }
+    const body = v.is(ERROR, parsed) ? parsed : undefined;
+    const said = body?.error.message ?? text.slice(0, 200);
+    const code = body?.error.code;
     if (res.status === 401) {
       throw new CliError(
         EXIT.backend,
@@ -75,7 +129,7 @@ export class AdminClient {
       throw new CliError(
         EXIT.invalid,
         `the gate refused the policy (422): ${said}`,
-        (body.errors ?? []).map((e) => `  ${e.path}: ${e.message}`),
+        (body?.errors ?? []).map((e) => `  ${e.path}: ${e.message}`),
       );
     }
     if (res.status === 409 || res.status === 412 || res.status === 404) {
@@ -90,14 +144,37 @@ export class AdminClient {
     );
   }
 
-  /** GET/POST expecting a 2xx JSON answer. */
-  async json<T>(
+  /** The error code of a 404 in the admin envelope (`policy_absent`, ...), or null. */
+  async errorCode(res: Response): Promise<string | null> {
+    const body: unknown = await res
+      .clone()
+      .json()
+      .catch(() => undefined);
+    return v.is(ERROR, body) ? body.error.code : null;
+  }
+
+  /** The JSON body of a 2xx answer, checked against `shape`. */
+  async read<S extends v.GenericSchema>(
+    res: Response,
     method: string,
     path: string,
-    init: { body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<{ body: T; res: Response }> {
+    shape: S,
+  ): Promise<v.InferOutput<S>> {
+    if (!res.ok) return this.fail(res, method, path);
+    const body: unknown = await res.json().catch(() => undefined);
+    const r = v.safeParse(shape, body);
+    if (!r.success) return this.unexpected(method, path, res, "without the admin API's fields");
+    return r.output;
+  }
+
+  /** GET/POST expecting a 2xx JSON answer of `shape`. */
+  async json<S extends v.GenericSchema>(
+    method: string,
+    path: string,
+    shape: S,
+    init: Init = {},
+  ): Promise<{ body: v.InferOutput<S>; res: Response }> {
     const res = await this.send(method, path, init);
-    if (!res.ok) return this.fail(res);
-    return { body: (await res.json()) as T, res };
+    return { body: await this.read(res, method, path, shape), res };
   }
 }

@@ -2,6 +2,7 @@
  * `region-gate exposure report`: the exposure ledger through the admin API (the ledger
  * lives in Durable Objects, which only the deployed gate can reach).
  */
+import { EXPOSURE } from "../answers";
 import { adminClient } from "../backend";
 import { command } from "../command";
 import { EXIT, usage } from "../errors";
@@ -65,15 +66,15 @@ export const exposure = command({
     }
     if (values.summary) q.set("summary", "1");
     const res = await client.send("GET", `/exposure?${q}`);
-    if (!res.ok) return client.fail(res);
     if (format === "csv") {
+      if (!res.ok) return client.fail(res, "GET", "/exposure");
+      if (!res.headers.get("content-type")?.startsWith("text/csv"))
+        return client.unexpected("GET", "/exposure", res, "instead of CSV");
       io.out(await res.text());
       return EXIT.ok;
     }
-    const body = (await res.json()) as {
-      rows?: Array<Record<string, unknown>>;
-      summary?: Array<Record<string, unknown>>;
-    };
+    const body: { rows?: Array<Record<string, unknown>>; summary?: Array<Record<string, unknown>> } =
+      await client.read(res, "GET", "/exposure", EXPOSURE);
     if (format === "json") io.out(`${JSON.stringify(body, null, 2)}\n`);
     else io.out(objectsTable(body.summary ?? body.rows ?? [], ["decisions"]));
     return EXIT.ok;
