@@ -6,6 +6,7 @@
  */
 import { type Decision, decide } from "./decision";
 import { parseIp } from "./policy/cidr";
+import { countryProblem, subdivisionProblem } from "./policy/code-hints";
 import type { CompiledPolicy } from "./policy/compile";
 import { isRfc3339 } from "./policy/schema";
 
@@ -80,7 +81,10 @@ const given = (s: string | undefined): s is string => s !== undefined && s.trim(
 /**
  * Checks the parameters of an explain request and returns every problem at once.
  *
- * @example parseExplainQuery({ country: "ua", region: "UA-43" }, Date.now())
+ * Codes must be real ISO 3166 codes as the edge sends them (upper case; `XX`, `T1`); a
+ * problem names the code meant where one is close (`UK` → GB).
+ *
+ * @example parseExplainQuery({ country: "UA", region: "UA-43" }, Date.now())
  *   // → { ok: true, value: { country: "UA", regionCode: "43", ... } }
  */
 export function parseExplainQuery(
@@ -89,33 +93,34 @@ export function parseExplainQuery(
 ): { ok: true; value: ExplainCase } | { ok: false; problems: ExplainProblem[] } {
   const problems: ExplainProblem[] = [];
   let country: string | null = null;
+  let countryOk = false;
   if (given(q.country)) {
-    country = q.country.trim().toUpperCase();
-    if (!/^[A-Z][A-Z0-9]$/.test(country)) {
-      problems.push({
-        param: "country",
-        message: `${JSON.stringify(q.country)} is not a country code; use ISO 3166-1 alpha-2 (e.g. CN), XX for unknown or T1 for Tor`,
-      });
-    }
+    country = q.country.trim();
+    const problem = countryProblem(country);
+    countryOk = problem === null;
+    if (problem !== null) problems.push({ param: "country", message: problem });
   }
   let regionCode: string | null = null;
   if (given(q.region)) {
-    const raw = q.region.trim().toUpperCase();
+    const raw = q.region.trim();
     const dash = raw.indexOf("-");
     regionCode = dash === -1 ? raw : raw.slice(dash + 1);
     if (country === null) {
       problems.push({ param: "region", message: "a region needs a country; add country (e.g. country=UA)" });
-    } else if (dash !== -1 && raw.slice(0, dash) !== country) {
+    } else if (dash !== -1 && raw.slice(0, dash).toUpperCase() !== country.toUpperCase()) {
       problems.push({
         param: "region",
         message: `${JSON.stringify(q.region)} is not inside ${country}; give ${country}-<code> or just the code`,
       });
-    }
-    if (!/^[A-Z0-9]{1,3}$/.test(regionCode)) {
+    } else if (!/^[A-Za-z0-9]{1,3}$/.test(regionCode)) {
       problems.push({
         param: "region",
         message: `${JSON.stringify(q.region)} is not a subdivision code; use ISO 3166-2 (e.g. UA-43 or 43)`,
       });
+    } else if (countryOk) {
+      // Judged against ISO 3166-2: an unlisted code would silently be decided as its country.
+      const problem = subdivisionProblem(country, raw, regionCode);
+      if (problem !== null) problems.push({ param: "region", message: problem });
     }
   }
   let at = now;

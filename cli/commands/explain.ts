@@ -49,8 +49,9 @@ export const explain = command({
     json: { type: "boolean" },
   },
   help: `Options:
-  --country CC         edge country (ISO 3166-1 alpha-2; XX unknown, T1 Tor); omit for "no country"
-  --region CODE        subdivision, UA-43 or 43
+  --country CC         edge country, as the edge sends it: ISO 3166-1 alpha-2 in upper case
+                       (GB, not UK), XX unknown, T1 Tor; omit for "no country"
+  --region CODE        ISO 3166-2 subdivision of the country: UA-43 or 43
   --at TIME            decide at TIME (RFC 3339 or YYYY-MM-DD) instead of now
   --ip ADDRESS         client address (CF-Connecting-IP), for CIDR exemptions
   --fingerprint HEX    API-key fingerprint (see \`region-gate key fingerprint\`), for key exemptions

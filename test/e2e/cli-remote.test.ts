@@ -201,6 +201,21 @@ describe("policy commands through the admin API", () => {
     expect(bad.stderr).toContain("--country:");
     expect(bad.stderr).toContain("--at:");
   });
+
+  test.each([
+    [["--country", "UK"], '  --country: "UK" is not an ISO 3166-1 alpha-2 code; did you mean GB?'],
+    [["--country", "jp"], '  --country: "jp" is not an ISO 3166-1 alpha-2 code; did you mean JP?'],
+    [
+      ["--country", "UA", "--region", "99"],
+      '  --region: "99" is not an ISO 3166-2 subdivision of UA; its codes are',
+    ],
+  ])("explain %j is refused with the code meant: exit 2, the gate's policy not read", async (flags, line) => {
+    const r = await runBin(["explain", ...flags], { env: remote });
+    expect(r.stderr).toContain("region-gate: the case is not valid; fix these options:\n");
+    expect(r.stderr).toContain(line);
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(2);
+  });
 });
 
 describe("errors say what is wrong and how to fix it", () => {
