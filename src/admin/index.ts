@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { type GateEnv, readConfig } from "../config";
+import { noticeRoutes } from "../ledger/notices-route";
 import { exposureRoutes } from "../ledger/routes";
 import { log } from "../log";
 import { getPolicy, policyHealth } from "../policy/store";
@@ -40,6 +41,7 @@ admin.use("*", requireAdmin);
 admin.route("/", policyRoutes);
 admin.route("/", explainRoutes);
 admin.route("/", exposureRoutes);
+admin.route("/", noticeRoutes);
 admin.all("*", (c) =>
   adminError(
     404,
