@@ -7,11 +7,12 @@ import { type Command, commandHelp, parseFor } from "./command";
 import { explain } from "./commands/explain";
 import { exposure } from "./commands/exposure";
 import { key } from "./commands/key";
+import { notices } from "./commands/notices";
 import { diff, history, push, rollback, show, validate } from "./commands/policy";
 import { CliError, EXIT, usage } from "./errors";
 import type { CliIO } from "./io";
 
-const COMMANDS: Command[] = [validate, push, show, diff, history, rollback, explain, exposure, key];
+const COMMANDS: Command[] = [validate, push, show, diff, history, rollback, explain, exposure, notices, key];
 
 const HELP = `Usage: region-gate <object> <verb> [arguments] [options]
 

@@ -3,15 +3,10 @@
  * wire format between the recorder and the Durable Object, and the ledger's vars.
  */
 import type { GateEnv } from "../config";
-import type { Decision } from "../decision";
+import type { LedgerDecision } from "./decisions";
 import type { ExposureLedger } from "./ledger-do";
 
-/** Decisions the ledger counts (SPEC section 6), in report column order. */
-export const LEDGER_DECISIONS = ["observe", "warn", "block", "monitor", "exempt"] as const;
-export type LedgerDecision = (typeof LEDGER_DECISIONS)[number];
-
-export const isLedgerDecision = (d: Decision | string): d is LedgerDecision =>
-  (LEDGER_DECISIONS as readonly string[]).includes(d);
+export { isLedgerDecision, LEDGER_DECISIONS, type LedgerDecision } from "./decisions";
 
 /** Fingerprint of requests without a bearer key. */
 export const ANONYMOUS = "anonymous";

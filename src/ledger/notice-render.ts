@@ -4,9 +4,9 @@
  * render the same text from the same notice.
  */
 
-import { LEDGER_DECISIONS } from "./model";
+import { csvField, identityText } from "./csv";
+import { LEDGER_DECISIONS } from "./decisions";
 import { IDENTITY_NOTE, type Notice, type NoticeRegion } from "./notices";
-import { csvField, identityText } from "./report";
 
 /** Facts of a whole notice run, the same for every notice in it. */
 export interface NoticeContext {

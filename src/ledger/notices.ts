@@ -8,8 +8,17 @@
  */
 import { decide } from "../decision";
 import type { CompiledPolicy } from "../policy/compile";
-import type { LedgerGroup } from "./ledger-do";
-import { LEDGER_DECISIONS, type LedgerDecision } from "./model";
+import { LEDGER_DECISIONS, type LedgerDecision } from "./decisions";
+
+/** One ledger row as notices read it (the shape of the ledger's `NoticeRow`). */
+export interface NoticeRow {
+  day: string;
+  region: string;
+  fingerprint: string;
+  /** Canonical identity JSON, keys sorted, `{}` when none. */
+  identity: string;
+  decisions: Record<LedgerDecision, number>;
+}
 
 /** What the active policy does next in a region, for a notice. */
 export interface NextStep {
@@ -159,8 +168,8 @@ export const customerKey = (g: { fingerprint: string; identity: string }) =>
  * Notices of ledger rows, one per (fingerprint, identity), in fingerprint then identity
  * order; regions within a notice in code order.
  */
-export function buildNotices(groups: readonly LedgerGroup[], policy: CompiledPolicy, now: number): Notice[] {
-  const byCustomer = new Map<string, LedgerGroup[]>();
+export function buildNotices(groups: readonly NoticeRow[], policy: CompiledPolicy, now: number): Notice[] {
+  const byCustomer = new Map<string, NoticeRow[]>();
   for (const g of groups) {
     const k = customerKey(g);
     const list = byCustomer.get(k);
@@ -181,7 +190,7 @@ export function buildNotices(groups: readonly LedgerGroup[], policy: CompiledPol
 }
 
 function noticeOf(
-  rows: LedgerGroup[],
+  rows: NoticeRow[],
   policy: CompiledPolicy,
   now: number,
   stepOf: (region: string) => NextStep,

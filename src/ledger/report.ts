@@ -2,6 +2,7 @@
  * Exposure reports as pure functions: query parsing, merging the shards' answers, and
  * the JSON and CSV shapes that the admin route and `region-gate exposure report` share.
  */
+import { csvField, identityText } from "./csv";
 import type { LedgerFilter, LedgerGroup, LedgerRegionSummary } from "./ledger-do";
 import { isLedgerDecision, LEDGER_DECISIONS, type LedgerDecision } from "./model";
 
@@ -129,18 +130,7 @@ export function mergeSummaries(parts: readonly LedgerRegionSummary[][]): LedgerR
   return [...by.values()].sort((a, b) => (a.region < b.region ? -1 : 1));
 }
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
-export function csvField(value: string | number): string {
-  const s = String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-/** `name=value;name=value`, with `%`, `;` and `=` in values percent-encoded so it splits back. */
-export function identityText(identity: Record<string, string>): string {
-  return Object.entries(identity)
-    .map(([k, v]) => `${k}=${v.replace(/[%;=]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`)
-    .join(";");
-}
+export { csvField, identityText };
 
 const csvLine = (fields: (string | number)[]) => `${fields.map(csvField).join(",")}\r\n`;
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { LedgerGroup } from "../../src/ledger/ledger-do";
 import {
   DEFAULT_TEMPLATE,
   mailDate,
@@ -7,7 +6,7 @@ import {
   renderNotice,
   unknownPlaceholders,
 } from "../../src/ledger/notice-render";
-import { buildNotices, nextStep } from "../../src/ledger/notices";
+import { buildNotices, type NoticeRow, nextStep } from "../../src/ledger/notices";
 import { compilePolicy } from "../../src/policy/compile";
 import { specPolicy } from "../fixtures/policies";
 
@@ -27,7 +26,7 @@ const row = (
   fingerprint: string,
   identity: string,
   d: Parameters<typeof counts>[0],
-): LedgerGroup => ({ day, region, fingerprint, identity, decisions: counts(d) });
+): NoticeRow => ({ day, region, fingerprint, identity, decisions: counts(d) });
 
 describe("nextStep", () => {
   it.each([
