@@ -9,15 +9,19 @@
  * one is sent), because a developer asking "why am I not blocked?" deserves the true
  * answer; but only the word `exempt` is revealed, never which entry, CIDR, note or end
  * date matched. The gate itself already tells a caller `x-region-gate-decision: exempt`.
+ *
+ * With the caller's own bearer key, the answer also holds that key's ledger record over
+ * the last 30 days (`own-ledger.ts`): only rows of that key's fingerprint, never the key.
  */
 import { Hono } from "hono";
 import { type GateEnv, readConfig } from "../config";
 import { HTML_HEADERS, Page } from "../dashboard/layout";
 import { type PhaseView, phaseAt, readableInstant } from "../dashboard/phase";
 import { type Decision, decide } from "../decision";
-import { requestFingerprint } from "../fingerprint";
+import { bearerToken, fingerprint, requestFingerprint } from "../fingerprint";
 import type { CompiledPolicy } from "../policy/compile";
 import { getPolicy } from "../policy/store";
+import { type OwnLedgerError, type OwnLedgerView, ownLedgerView } from "./own-ledger";
 
 /** What the self-check answers, as JSON (and rendered as HTML). */
 export interface SelfCheck {
@@ -35,6 +39,8 @@ export interface SelfCheck {
   policyVersion: string;
   docsUrl: string | null;
   checkedAt: string;
+  /** The caller's own key's ledger record (last 30 days); null when no key was sent. */
+  ledger: OwnLedgerView | OwnLedgerError | null;
 }
 
 const MEANING: Record<Decision, string> = {
@@ -80,7 +86,23 @@ export async function selfCheckOf(
     policyVersion: policy.version,
     docsUrl: policy.docsUrl,
     checkedAt: new Date(now).toISOString(),
+    ledger: null,
   };
+}
+
+/** The ledger part of the answer for the request's bearer key (null without one). */
+async function ledgerOf(
+  env: GateEnv,
+  policy: CompiledPolicy,
+  request: Request,
+  now: number,
+): Promise<SelfCheck["ledger"]> {
+  const token = bearerToken(request.headers.get("authorization"));
+  if (token === null) return null;
+  if (!env.IDENTITY_SALT) {
+    return { fingerprint: null, error: "This gate does not fingerprint keys (IDENTITY_SALT is unset)." };
+  }
+  return ownLedgerView(env, policy, await fingerprint(env.IDENTITY_SALT, token), now);
 }
 
 const wantsJson = (request: Request, format: string | undefined) =>
@@ -123,12 +145,81 @@ function CheckPage({ check }: { check: SelfCheck }) {
           </p>
         ) : null}
       </div>
+      {check.ledger ? <OwnLedgerCard view={check.ledger} /> : null}
       <p class="muted">
         Checked for <code>{check.checkedPath}</code> with policy <code>{check.policyVersion}</code> at{" "}
         {readableInstant(check.checkedAt)}. Your location comes from the network you connect from: a VPN, a
         proxy or a cloud region changes it. <a href="?format=json">As JSON</a>
       </p>
     </Page>
+  );
+}
+
+function OwnLedgerCard({ view }: { view: OwnLedgerView | OwnLedgerError }) {
+  if ("error" in view) {
+    return (
+      <div class="card">
+        <h2>Your key's traffic record</h2>
+        <p class="error">{view.error}</p>
+      </div>
+    );
+  }
+  return (
+    <div class="card">
+      <h2>Your key's traffic from unsupported regions</h2>
+      <p>
+        Key fingerprint <code>{view.fingerprint}</code>, {view.from} to {view.to}:{" "}
+        {view.regions.length === 0
+          ? "no traffic from unsupported regions is recorded for this key."
+          : `${view.requests} requests from ${view.regions.length} unsupported region${view.regions.length === 1 ? "" : "s"}.`}
+      </p>
+      {view.regions.length > 0 ? (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Region</th>
+                <th>First day</th>
+                <th>Last day</th>
+                <th class="num">Days</th>
+                <th class="num">Requests</th>
+                <th class="num">Blocked</th>
+                <th>What happens next</th>
+              </tr>
+            </thead>
+            <tbody>
+              {view.regions.map((r) => (
+                <tr>
+                  <td>{r.name}</td>
+                  <td class="nowrap">{r.firstDay}</td>
+                  <td class="nowrap">{r.lastDay}</td>
+                  <td class="num">{r.days}</td>
+                  <td class="num">{r.requests}</td>
+                  <td class="num">{r.decisions.block}</td>
+                  <td>{r.next.text}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {view.claimedIdentities.length > 0 ? (
+        <p class="muted">
+          Sent with identity headers:{" "}
+          {view.claimedIdentities
+            .map((i) =>
+              Object.entries(i)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(", "),
+            )
+            .join("; ")}{" "}
+          (what the client claimed, not verified).
+        </p>
+      ) : null}
+      <p class="muted">
+        Read from the gate's ledger at {readableInstant(view.readAt)}; it may be a minute old.
+      </p>
+    </div>
   );
 }
 
@@ -156,7 +247,11 @@ selfCheck.get("/", async (c) => {
       HTML_HEADERS,
     );
   }
-  const check = await selfCheckOf(policy, c.req.raw, c.env.IDENTITY_SALT, Date.now());
-  if (json) return c.json(check, 200, { "cache-control": "no-store", vary: "accept" });
-  return c.html(<CheckPage check={check} />, 200, { ...HTML_HEADERS, vary: "accept" });
+  const now = Date.now();
+  const check = await selfCheckOf(policy, c.req.raw, c.env.IDENTITY_SALT, now);
+  check.ledger = await ledgerOf(c.env, policy, c.req.raw, now);
+  // The answer depends on the caller's key: never cached by a shared cache.
+  const vary = { vary: "accept, authorization" };
+  if (json) return c.json(check, 200, { "cache-control": "no-store", ...vary });
+  return c.html(<CheckPage check={check} />, 200, { ...HTML_HEADERS, ...vary });
 });
