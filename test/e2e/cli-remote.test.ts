@@ -270,6 +270,7 @@ describe("errors say what is wrong and how to fix it", () => {
       "policy rollback",
       "explain",
       "exposure report",
+      "exposure notices",
       "key fingerprint",
     ]) {
       const r = await runInProcess([...cmd.split(" "), "--help"]);
