@@ -19,18 +19,11 @@ import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } 
 import { type PolicyDocument, validatePolicy } from "../policy/schema";
 import { getPolicy, invalidatePolicy } from "../policy/store";
 import { HTML_HEADERS } from "./layout";
-import {
-  BASE,
-  ConfirmRollback,
-  Exposure,
-  History,
-  type HistoryEvent,
-  Overview,
-  Problem,
-  SignIn,
-  Timeline,
-  VersionPage,
-} from "./pages";
+import { Exposure } from "./pages/exposure";
+import { ConfirmRollback, History, VersionPage } from "./pages/history";
+import { Overview, Timeline } from "./pages/overview";
+import { Problem, SignIn } from "./pages/shell";
+import { BASE } from "./paths";
 import {
   createSession,
   csrfToken,
@@ -40,7 +33,7 @@ import {
   SESSION_SECONDS,
   type Session,
 } from "./session";
-import { exposureView, overviewData, timelineRows } from "./views";
+import { exposureView, historyEvents, overviewData, timelineRows } from "./views";
 
 type DashEnv = {
   Bindings: GateEnv;
@@ -152,17 +145,6 @@ dashboard.get("/exposure.csv", async (c) => {
     "content-disposition": `attachment; filename="${name}"`,
   });
 });
-
-/** Every recorded activation, newest first, each with the version it replaced. */
-function historyEvents(versions: Awaited<ReturnType<typeof readHistory>>["versions"]): HistoryEvent[] {
-  const events = versions
-    .flatMap((v) => v.activations.map((a) => ({ ...a, version: v.version, previous: null as string | null })))
-    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-  events.forEach((e, i) => {
-    e.previous = events[i + 1]?.version ?? null;
-  });
-  return events;
-}
 
 dashboard.get("/history", async (c) => {
   const view = await readHistory(kvStorage(c.env.POLICY));

@@ -2,6 +2,7 @@
  * The HTML frame shared by the dashboard and the public self-check page: one inline
  * stylesheet, no scripts, readable from 320 px wide up.
  */
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 
 const CSS = `
@@ -10,6 +11,7 @@ body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1d1d1f;background:#f6f7f
 header{background:#1f2a44;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}
 header strong{margin-right:auto}
 header a{color:#dfe6ff}
+header a[aria-current=page]{color:#fff;font-weight:700;text-decoration:none;border-bottom:2px solid #fff}
 header form{margin:0}
 main{max-width:60rem;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.4rem 0 1rem}
@@ -42,6 +44,7 @@ svg{max-width:100%;height:auto;display:block}
 caption{text-align:left;padding:.3rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
 dl.facts dt{color:#5b6270}dl.facts dd{margin:0}
+@media (max-width:40rem){table.reflow thead{display:none}table.reflow tr{display:block;border-bottom:1px solid #c9ced8;padding:.3rem 0}table.reflow td{display:grid;grid-template-columns:7.5rem 1fr;justify-items:start;gap:.5rem;border:0;padding:.15rem .5rem;white-space:normal}table.reflow td::before{content:attr(data-label);color:#5b6270}}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:.8rem}
 `;
 
@@ -54,21 +57,27 @@ export const HTML_HEADERS: Record<string, string> = {
   "referrer-policy": "no-referrer",
 };
 
-/** A full HTML document. `header` is the top bar (navigation, sign-out), if any. */
+/**
+ * A full HTML document, with the doctype so browsers render in standards mode.
+ * `header` is the top bar (navigation, sign-out), if any.
+ */
 export function Page(props: { title: string; header?: Child; children?: Child }) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        <title>{props.title}</title>
-        <style dangerouslySetInnerHTML={{ __html: CSS }} />
-      </head>
-      <body>
-        {props.header}
-        <main>{props.children}</main>
-      </body>
-    </html>
+    <>
+      {raw("<!DOCTYPE html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="robots" content="noindex" />
+          <title>{props.title}</title>
+          <style dangerouslySetInnerHTML={{ __html: CSS }} />
+        </head>
+        <body>
+          {props.header}
+          <main>{props.children}</main>
+        </body>
+      </html>
+    </>
   );
 }

@@ -51,10 +51,10 @@ export function phaseAt(window: CompiledWindow, now: number): PhaseView {
   return { ...base, phase, blocksInDays: days, summary };
 }
 
-/** An instant for people: `2024-07-09` at midnight UTC, else `2024-07-09 14:30 UTC`; null → "—". */
+/** An instant for people: `2024-07-09` at midnight UTC, else `2024-07-09 14:30:12 UTC`; null → "—". */
 export function readableInstant(text: string | null): string {
   if (text === null) return "—";
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text)) return text;
   const iso = new Date(text).toISOString();
-  return iso.slice(11, 19) === "00:00:00" ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  return iso.slice(11, 19) === "00:00:00" ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }

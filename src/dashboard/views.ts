@@ -5,10 +5,41 @@
 import type { ExposureRow } from "../ledger/report";
 import { parseExposureQuery } from "../ledger/report";
 import type { CompiledPolicy } from "../policy/compile";
-import type { ActiveMeta } from "../policy/history";
-import { byRegion, daysBetween, readRows } from "./data";
-import type { ExposureView, OverviewData, TimelineRow } from "./pages";
+import type { Activation, ActiveMeta, HistoryEntry } from "../policy/history";
+import { byRegion, daysBetween, type RegionExposure, readRows } from "./data";
+import type { HistoryEvent } from "./pages/history";
 import { DAY_MS, phaseAt } from "./phase";
+
+export interface OverviewData {
+  version: string;
+  activation: (Activation & { ageText: string }) | null;
+  mode: string;
+  failMode: string;
+  supported: number;
+  carvedOut: number;
+  enforcedRegions: number;
+  exemptions: number;
+  unknownCountry: string;
+  tor: string;
+  scope: { include: readonly string[]; exclude: readonly string[] };
+}
+
+export interface TimelineRow {
+  region: string;
+  warnFrom: string | null;
+  blockFrom: string | null;
+  phase: string;
+  summary: string;
+}
+
+export interface ExposureView {
+  from: string;
+  to: string;
+  region: string;
+  days: string[];
+  regions: RegionExposure[];
+  error?: string;
+}
 
 /** "3 days ago", "5 hours ago", "just now". */
 export function ago(seconds: number): string {
@@ -111,4 +142,33 @@ export async function exposureView(
   const rows = await readRows(env, parsed.filter);
   if (options.rowsOnly) return { ...base, rows };
   return { ...base, days, regions: byRegion(rows, days) };
+}
+
+/**
+ * Every activation, newest first, each with the version it replaced. A version stored
+ * without an activation record (seeded by `npm start` or written to KV by hand) is listed
+ * too: first when it is active (it was written over the last recorded one), else last, as
+ * the predecessor of the oldest recorded activation when it is the only such version.
+ */
+export function historyEvents(versions: readonly HistoryEntry[]): HistoryEvent[] {
+  const recorded: HistoryEvent[] = versions
+    .flatMap((v) => v.activations.map((a): HistoryEvent => ({ ...a, version: v.version, previous: null })))
+    .sort((a, b) => ((a.at ?? "") < (b.at ?? "") ? 1 : (a.at ?? "") > (b.at ?? "") ? -1 : 0));
+  const unrecorded = versions.filter((v) => v.activations.length === 0);
+  const unrecordedEvent = (v: HistoryEntry): HistoryEvent => ({
+    version: v.version,
+    at: null,
+    by: null,
+    via: "no activation recorded",
+    previous: null,
+  });
+  const before = unrecorded.filter((v) => !v.active).map(unrecordedEvent);
+  const events = [...unrecorded.filter((v) => v.active).map(unrecordedEvent), ...recorded, ...before];
+  events.forEach((e, i) => {
+    const next = events[i + 1];
+    // Among unrecorded versions the order is unknown: no predecessor is claimed for them.
+    const known = next !== undefined && (next.at !== null || (before.length === 1 && !before.includes(e)));
+    e.previous = known ? next.version : null;
+  });
+  return events;
 }

@@ -158,7 +158,25 @@ describe("operator dashboard in Chromium", () => {
     expect(rows.find((r) => r.startsWith("VE"))).toContain("blocks in 24 days");
     expect(rows.find((r) => r.startsWith("RU"))).toContain("blocks in 45 days");
     expect(rows.find((r) => r.startsWith("every other"))).toContain("blocking since");
+    expect(await page.evaluate(() => document.compatMode)).toBe("CSS1Compat"); // the doctype: no quirks mode
+    expect(await page.getAttribute("nav a[aria-current=page]", "href")).toBe(
+      "/__region-gate/dashboard/timeline",
+    );
     await shot("dashboard-timeline");
+  });
+
+  it("reflows the timeline at phone width so no date column is cut", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth - window.innerWidth,
+      cells: [...document.querySelectorAll("main td")].map((td) => td.getBoundingClientRect().right),
+      dates: [...document.querySelectorAll("main td time")].map((t) => t.getBoundingClientRect().right),
+    }));
+    expect(widths.page).toBeLessThanOrEqual(0);
+    expect(widths.dates.length).toBeGreaterThan(0);
+    expect(Math.max(...widths.cells, ...widths.dates)).toBeLessThanOrEqual(390);
+    await shot("dashboard-timeline-phone");
+    await page.setViewportSize({ width: 1000, height: 800 });
   });
 
   it("charts the exposure the gate recorded and downloads the CSV", async () => {

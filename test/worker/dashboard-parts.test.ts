@@ -45,9 +45,9 @@ describe("enforcement phase", () => {
     expect(rows[2]).toMatchObject({ phase: "observe", summary: "never blocks", blockFrom: null });
   });
 
-  it("prints midnight as a day and other instants to the minute", () => {
+  it("prints midnight as a day and other instants to the second, in UTC", () => {
     expect(readableInstant("2024-07-09T00:00:00Z")).toBe("2024-07-09");
-    expect(readableInstant("2024-07-09T14:30:12+02:00")).toBe("2024-07-09 12:30 UTC");
+    expect(readableInstant("2024-07-09T14:30:12+02:00")).toBe("2024-07-09 12:30:12 UTC");
     expect(readableInstant(null)).toBe("—");
     expect(readableInstant("always")).toBe("always");
   });

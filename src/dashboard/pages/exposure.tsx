@@ -1,0 +1,110 @@
+/** The Exposure page: a range filter, per-region charts, top customers and the CSV link. */
+import { BarChart } from "../chart";
+import { BASE } from "../paths";
+import type { ExposureView } from "../views";
+import { count, Shell } from "./shell";
+
+function ExposureFilter({ v }: { v: ExposureView }) {
+  return (
+    <form method="get" action={`${BASE}/exposure`} class="card">
+      <div class="grid">
+        <div>
+          <label for="from">From (UTC day)</label>
+          <input id="from" name="from" type="date" value={v.from} />
+        </div>
+        <div>
+          <label for="to">To</label>
+          <input id="to" name="to" type="date" value={v.to} />
+        </div>
+        <div>
+          <label for="region">Region (blank: all)</label>
+          <input id="region" name="region" value={v.region} size={6} placeholder="CN" />
+        </div>
+      </div>
+      <p>
+        <button type="submit" class="secondary">
+          Show
+        </button>
+      </p>
+    </form>
+  );
+}
+
+export function Exposure({ v, csrf }: { v: ExposureView; csrf: string }) {
+  const q = new URLSearchParams({ from: v.from, to: v.to, ...(v.region ? { region: v.region } : {}) });
+  return (
+    <Shell title="Exposure" csrf={csrf} current="/exposure">
+      <ExposureFilter v={v} />
+      {v.error ? (
+        <p class="error" role="alert">
+          {v.error}
+        </p>
+      ) : (
+        <>
+          <p>
+            <a class="button" href={`${BASE}/exposure.csv?${q}`} download>
+              Download CSV
+            </a>{" "}
+            <span class="muted">(the rows of `region-gate exposure report --format csv` for these days)</span>
+          </p>
+          {v.regions.length === 0 ? <p>No traffic from unsupported regions in these days.</p> : null}
+          {v.regions.map((r) => (
+            <section>
+              <h2>
+                {r.region}: {count(r.customers, "customer")}, {count(r.requests, "request")} ({r.blocked}{" "}
+                blocked)
+              </h2>
+              <div class="charts">
+                <div class="card">
+                  <BarChart
+                    id={`req-${r.region}`}
+                    title={`Requests per day from ${r.region}`}
+                    days={v.days}
+                    values={r.requestsPerDay}
+                    unit="requests"
+                  />
+                </div>
+                <div class="card">
+                  <BarChart
+                    id={`cust-${r.region}`}
+                    title={`Distinct customers per day from ${r.region}`}
+                    days={v.days}
+                    values={r.customersPerDay}
+                    unit="customers"
+                  />
+                </div>
+              </div>
+              <div class="scroll">
+                <table>
+                  <caption class="muted">Top customers in {r.region}</caption>
+                  <thead>
+                    <tr>
+                      <th>Key fingerprint</th>
+                      <th>Identity</th>
+                      <th class="num">Requests</th>
+                      <th class="num">Blocked</th>
+                      <th class="num">Days</th>
+                      <th>Last seen</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {r.top.map((t) => (
+                      <tr>
+                        <td class="mono">{t.fingerprint}</td>
+                        <td>{t.identity || "—"}</td>
+                        <td class="num">{t.requests}</td>
+                        <td class="num">{t.blocked}</td>
+                        <td class="num">{t.days}</td>
+                        <td class="nowrap">{t.lastDay}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </section>
+          ))}
+        </>
+      )}
+    </Shell>
+  );
+}
