@@ -169,8 +169,8 @@ describe("operator dashboard in Chromium", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const widths = await page.evaluate(() => ({
       page: document.documentElement.scrollWidth - window.innerWidth,
-      cells: [...document.querySelectorAll("main td")].map((td) => td.getBoundingClientRect().right),
-      dates: [...document.querySelectorAll("main td time")].map((t) => t.getBoundingClientRect().right),
+      cells: Array.from(document.querySelectorAll("main td"), (td) => td.getBoundingClientRect().right),
+      dates: Array.from(document.querySelectorAll("main td time"), (t) => t.getBoundingClientRect().right),
     }));
     expect(widths.page).toBeLessThanOrEqual(0);
     expect(widths.dates.length).toBeGreaterThan(0);
