@@ -73,7 +73,9 @@ describe("dashboard sign-in", () => {
   it("refuses forged, expired and old-token cookies", async () => {
     const good = await signIn();
     const [id, exp, sig] = good.split(".") as [string, string, string];
-    const flipped = `${sig.slice(0, -1)}${sig.endsWith("A") ? "B" : "A"}`;
+    // The first character: the last one of 32 bytes in base64url carries 2 padding bits, so
+    // A↔B there can decode to the same MAC (a 1-in-16 flake).
+    const flipped = `${sig.startsWith("A") ? "B" : "A"}${sig.slice(1)}`;
     const later = `${id}.${Number(exp) + 86400}.${sig}`;
     const expired = (await createSession(TOKEN, Date.now() - (SESSION_SECONDS + 60) * 1000)).cookie;
     const otherToken = (await createSession("rotated-away-token-0000", Date.now())).cookie;
