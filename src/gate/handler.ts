@@ -6,14 +6,16 @@ import { climbsAboveRoot, decide, EXPOSURE_DECISIONS, type Verdict } from "../de
 import { requestFingerprint } from "../fingerprint";
 import { recordExposure } from "../ledger/recorder";
 import { getPolicy } from "../policy/store";
+import { afterBody } from "./drain";
 import { forward } from "./proxy";
 import { blocked, invalidRequestPath, policyUnavailable, withNotice } from "./responses";
 
 /**
  * Judges one request and answers it: 400 when its path climbs above the root (whatever
  * the policy and FAIL_MODE: no origin may serve such a path), 503 without a policy
- * (FAIL_MODE=closed), 403 when blocked, otherwise the origin's response (streamed) with the decision's notice headers.
- * `url` is the request's parsed URL, when the caller already has it.
+ * (FAIL_MODE=closed), 403 when blocked (those three after reading the request body, see
+ * `afterBody`), otherwise the origin's response (streamed) with the decision's notice
+ * headers. `url` is the request's parsed URL, when the caller already has it.
  */
 export async function gate(
   request: Request,
@@ -21,7 +23,7 @@ export async function gate(
   ctx: Pick<ExecutionContext, "waitUntil">,
   url: URL = new URL(request.url),
 ): Promise<Response> {
-  if (climbsAboveRoot(url.pathname)) return invalidRequestPath();
+  if (climbsAboveRoot(url.pathname)) return afterBody(request, invalidRequestPath());
   const config = readConfig(env);
   const policy = await getPolicy(env.POLICY, config.policyCacheMs);
   const options = {
@@ -31,7 +33,7 @@ export async function gate(
     policyVersion: policy?.version ?? null,
   };
   if (policy === null) {
-    return config.failOpen ? forward(request, null, options, url) : policyUnavailable();
+    return config.failOpen ? forward(request, null, options, url) : afterBody(request, policyUnavailable());
   }
 
   const cf = request.cf;
@@ -53,6 +55,6 @@ export async function gate(
   if (EXPOSURE_DECISIONS.has(verdict.decision)) {
     recordExposure(ctx, env, policy, verdict, request, facts.fingerprint);
   }
-  if (verdict.decision === "block") return blocked(policy, verdict);
+  if (verdict.decision === "block") return afterBody(request, blocked(policy, verdict));
   return withNotice(await forward(request, verdict, options, url), policy, verdict);
 }
