@@ -40,6 +40,53 @@ export const EXPOSURE = v.union([
   v.looseObject({ summary: v.array(v.record(v.string(), v.unknown())) }),
 ]);
 
+const counts = v.record(v.string(), v.number());
+const nextStep = v.looseObject({
+  action: v.picklist(["warn", "block", "blocked", "none", "supported"]),
+  at: v.nullable(v.string()),
+  blockAt: v.nullable(v.string()),
+  text: v.string(),
+  monitorOnly: v.boolean(),
+});
+
+/** `GET /exposure/notices` as JSON: the fields the CLI renders notices from. */
+export const NOTICES = v.looseObject({
+  meta: v.looseObject({
+    provider: v.string(),
+    policyVersion: v.string(),
+    docsUrl: v.nullable(v.string()),
+    from: v.nullable(v.string()),
+    to: v.nullable(v.string()),
+    generatedAt: v.string(),
+    identityNote: v.string(),
+  }),
+  notices: v.array(
+    v.looseObject({
+      fingerprint: v.string(),
+      identity: v.record(v.string(), v.string()),
+      firstDay: v.string(),
+      lastDay: v.string(),
+      requests: v.number(),
+      decisions: counts,
+      nextDate: v.nullable(v.string()),
+      exemption: v.nullable(v.looseObject({ until: v.nullable(v.string()) })),
+      regions: v.array(
+        v.looseObject({
+          region: v.string(),
+          name: v.string(),
+          firstDay: v.string(),
+          lastDay: v.string(),
+          days: v.number(),
+          requests: v.number(),
+          decisions: counts,
+          next: nextStep,
+        }),
+      ),
+    }),
+  ),
+  next: v.nullable(v.string()),
+});
+
 /** `GET /healthz`: what tells a region-gate apart from anything else at the URL. */
 export const HEALTHZ = v.looseObject({
   ok: v.boolean(),

@@ -18,6 +18,7 @@ import {
   unknownPlaceholders,
 } from "../../src/ledger/notice-render";
 import type { Notice } from "../../src/ledger/notices";
+import { NOTICES } from "../answers";
 import { adminClient } from "../backend";
 import { command } from "../command";
 import { CliError, EXIT, usage } from "../errors";
@@ -154,9 +155,9 @@ Progress goes to stderr; the notices to stdout (or to --out).`,
     let pages = 0;
     do {
       if (cursor !== null) q.set("cursor", cursor);
-      const res = await client.send("GET", `/exposure/notices?${q}`);
-      if (!res.ok) return client.fail(res);
-      const page = (await res.json()) as NoticesPage;
+      const { body } = await client.json("GET", `/exposure/notices?${q}`, NOTICES);
+      // NOTICES checked every field the rendering reads; decision keys are the ledger's own.
+      const page = body as unknown as NoticesPage;
       meta ??= page.meta;
       all.push(...page.notices);
       cursor = page.next;

@@ -52,6 +52,7 @@ describe("the CLI against the demo origin instead of a gate", () => {
     ["explain", async () => ["explain", "--country", "CN"]],
     ["exposure report", async () => ["exposure", "report"]],
     ["exposure report --format csv", async () => ["exposure", "report", "--format", "csv"]],
+    ["exposure notices", async () => ["exposure", "notices"]],
   ];
 
   test.each(commands)("%s says it is not a region-gate admin API, exit 3", async (_name, argv) => {
