@@ -1,14 +1,23 @@
 /**
- * Forwards a request to the origin (SPEC section 5): streamed both ways, hop-by-hop
- * and client-sent `x-region-gate-*` headers removed, gate headers added, redirects
- * returned rather than followed, WebSocket upgrades passed through.
+ * Forwards a request to the origin (SPEC section 5): streamed both ways, hop-by-hop,
+ * path-override and client-sent `x-region-gate-*` headers removed, then the headers the
+ * gate vouches for set, redirects returned rather than followed, WebSocket upgrades
+ * passed through.
  */
 import type { Verdict } from "../decision";
 import { log } from "../log";
 import { serverError } from "./responses";
 
-/** RFC 9110 section 7.6.1 hop-by-hop headers, plus legacy ones proxies still see. */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
+/**
+ * Client headers that never reach the origin as sent, lower case: RFC 9110 section 7.6.1
+ * hop-by-hop headers plus legacy ones proxies still see; `expect` (workerd answers a
+ * client's `Expect: 100-continue` itself when the gate reads the body, while an origin's
+ * `100 Continue` would come back to the gate as a response it cannot return: a 500);
+ * headers that tell an origin another path (`X-Original-URL` & co., routed on by IIS and
+ * Symfony-style origins without the gate having judged that path); `Forwarded`, whose
+ * `host`/`proto`/`by` the gate cannot vouch for.
+ */
+const REMOVED: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -18,7 +27,19 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "trailer",
   "transfer-encoding",
   "upgrade",
+  "expect",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-forwarded-prefix",
+  "forwarded",
 ]);
+
+/**
+ * Client-address headers an origin may read besides `X-Forwarded-For`. Cloudflare sets
+ * `CF-Connecting-IP` at the edge (a client cannot choose it); these arrive as the client
+ * wrote them, so when sent they are rewritten to the edge's address (or removed).
+ */
+const ADDRESS_ALIASES: ReadonlySet<string> = new Set(["true-client-ip", "x-real-ip"]);
 
 export interface ForwardOptions {
   originUrl: URL | null;
@@ -28,56 +49,98 @@ export interface ForwardOptions {
 }
 
 /**
- * Client-address headers an origin may read. Cloudflare sets `CF-Connecting-IP` at the
- * edge (a client cannot choose it); the others arrive as the client wrote them (Cloudflare
- * only appends to `X-Forwarded-For`), so none of them reaches the origin as sent: the
- * origin sees the edge's address or nothing. `Forwarded` also carries `host`/`proto`/`by`
- * that the gate cannot vouch for, so it is dropped rather than rewritten.
+ * A name the client lists in `Connection` is removed, unless the edge or the gate vouches
+ * for it: `cf-*` and `cdn-loop` come from Cloudflare's edge, the rest the gate sets below.
  */
-function setClientAddress(headers: Headers, edgeIp: string | null): void {
-  const ip = edgeIp?.trim() || null;
-  headers.delete("forwarded");
-  for (const name of ["true-client-ip", "x-real-ip"]) {
-    if (headers.has(name)) {
-      if (ip) headers.set(name, ip);
-      else headers.delete(name);
-    }
-  }
-  if (ip) headers.set("x-forwarded-for", ip);
-  else headers.delete("x-forwarded-for");
+function vouched(name: string): boolean {
+  return (
+    name.startsWith("cf-") ||
+    name.startsWith("x-region-gate-") ||
+    name === "cdn-loop" ||
+    name === "x-forwarded-for" ||
+    name === "x-forwarded-host" ||
+    name === "x-forwarded-proto"
+  );
 }
 
-/** Copies the client's headers for the origin, minus hop-by-hop and spoofable gate headers. */
-export function originHeaders(request: Request, verdict: Verdict | null, options: ForwardOptions): Headers {
-  const headers = new Headers(request.headers);
-  const connection = request.headers.get("connection");
+/**
+ * The request for the origin (SPEC section 5).
+ *
+ * Why it is built this way: each `Headers` call crosses from JS into the runtime, and
+ * copying the client's headers into a JS-built `Headers` then deleting and setting names
+ * was most of what the gate cost over a bare pass-through Worker (issue 11). Here the
+ * `Request` constructor copies the client's headers natively, one pass over the names
+ * (no copy) finds what must go — usually nothing, so no `delete` at all — and the gate's
+ * own headers are `set` on the copy, after any removal, so that a name listed in
+ * `Connection` cannot strip them. bench/README.md ("Hot path") has the figures.
+ */
+export function originRequest(
+  request: Request,
+  target: string,
+  url: URL,
+  verdict: Verdict | null,
+  options: ForwardOptions,
+  signal: AbortSignal,
+): Request {
+  const client = request.headers;
+  const connection = client.get("connection");
   const listed = connection ? new Set(connection.split(",").map((h) => h.trim().toLowerCase())) : null;
-  // A WebSocket handshake needs its Upgrade/Connection pair to reach the origin.
-  const isWebSocket = request.headers.get("upgrade")?.toLowerCase() === "websocket";
-  // One pass over the names (each Headers call crosses into the runtime): usually nothing to delete.
   const drop: string[] = [];
-  for (const name of headers.keys()) {
-    if (name.startsWith("x-region-gate-")) drop.push(name);
-    else if (HOP_BY_HOP.has(name) || listed?.has(name)) {
-      if (!(isWebSocket && (name === "upgrade" || name === "connection"))) drop.push(name);
+  const aliases: string[] = [];
+  let sentForwardedFor = false;
+  let sentCountry = false;
+  for (const name of client.keys()) {
+    if (name.startsWith("x-region-gate-")) {
+      drop.push(name);
+    } else if (REMOVED.has(name) || (listed?.has(name) && !vouched(name))) {
+      // A WebSocket handshake needs its Upgrade/Connection pair to reach the origin.
+      const handshake = (name === "upgrade" || name === "connection") && isWebSocket(client);
+      if (!handshake) drop.push(name);
+    } else if (ADDRESS_ALIASES.has(name)) {
+      aliases.push(name);
+    } else if (name === "x-forwarded-for") {
+      sentForwardedFor = true;
+    } else if (name === "cf-ipcountry") {
+      sentCountry = true;
     }
   }
+  const out = new Request(target, {
+    method: request.method,
+    headers: client,
+    body: request.body,
+    redirect: "manual",
+    signal,
+  });
+  const headers = out.headers;
   for (const name of drop) headers.delete(name);
-  setClientAddress(headers, request.headers.get("cf-connecting-ip"));
+
+  // From here on, only headers the gate vouches for, set after the removal above.
+  const ip = client.get("cf-connecting-ip")?.trim() || null;
+  if (ip) headers.set("x-forwarded-for", ip);
+  else if (sentForwardedFor) headers.delete("x-forwarded-for");
+  for (const name of aliases) ip ? headers.set(name, ip) : headers.delete(name);
+  headers.set("x-forwarded-host", url.host);
+  headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
+  // Only edge facts: a client's CF-IPCountry must not reach the origin as sent.
+  const cfCountry = request.cf?.country;
+  const country = verdict ? verdict.country : typeof cfCountry === "string" ? cfCountry : null;
+  if (country) headers.set("cf-ipcountry", country);
+  else if (sentCountry) headers.delete("cf-ipcountry");
   if (verdict === null) {
     // FAIL_MODE=open with no policy: tell the origin the gate did not judge this request.
     headers.set("x-region-gate-decision", "fail_open");
   } else {
-    // Only edge facts: a client's CF-IPCountry must not reach the origin as sent.
-    if (verdict.country) headers.set("cf-ipcountry", verdict.country);
-    else headers.delete("cf-ipcountry");
     headers.set("x-region-gate-decision", verdict.decision);
     if (verdict.country) headers.set("x-region-gate-country", verdict.country);
     if (verdict.region) headers.set("x-region-gate-region", verdict.region);
   }
   if (options.policyVersion) headers.set("x-region-gate-policy", options.policyVersion);
   if (options.authSecret) headers.set("x-region-gate-auth", options.authSecret);
-  return headers;
+  return out;
+}
+
+function isWebSocket(headers: Headers): boolean {
+  return headers.get("upgrade")?.toLowerCase() === "websocket";
 }
 
 /** The URL the origin serves: `ORIGIN_URL`'s scheme and host (and base path) with the client's path and query. */
@@ -103,15 +166,9 @@ export async function forward(
     timedOut = true;
     controller.abort();
   }, options.timeoutMs);
-  const init: RequestInit = {
-    method: request.method,
-    headers: originHeaders(request, verdict, options),
-    body: request.body,
-    redirect: "manual",
-    signal: controller.signal,
-  };
   try {
-    return await fetch(originTarget(url, options.originUrl), init);
+    const target = originTarget(url, options.originUrl);
+    return await fetch(originRequest(request, target, url, verdict, options, controller.signal));
   } catch (e) {
     if (timedOut) {
       return serverError(

@@ -151,6 +151,32 @@ describe("what the origin sees", () => {
     expect(seen.headers.te).toBeUndefined();
   });
 
+  it("keeps what the edge and the gate vouch for even when the client lists it in Connection", async () => {
+    const vouched = ["cf-connecting-ip", "cf-ray", "cf-ipcountry", "x-forwarded-for", "x-forwarded-host"];
+    const res = await call(
+      "/v1/models",
+      { country: "JP" },
+      {
+        headers: {
+          connection: `close, ${vouched.join(", ")}, x-region-gate-decision, x-region-gate-policy`,
+          "cf-connecting-ip": "198.51.100.7",
+          "cf-ray": "8f00000000000000-NRT",
+        },
+      },
+    );
+    const seen = (await res.json()) as Echo;
+    // workerd never puts CF-Connecting-IP on an outbound request; the gate's copy is X-Forwarded-For.
+    expect(seen.headers).toMatchObject({
+      "cf-ray": "8f00000000000000-NRT",
+      "cf-ipcountry": "JP",
+      "x-forwarded-for": "198.51.100.7",
+      "x-forwarded-host": "gate.test",
+      "x-forwarded-proto": "https",
+      "x-region-gate-decision": "pass",
+      "x-region-gate-policy": "live.1",
+    });
+  });
+
   it("does not send x-region-gate-auth when ORIGIN_AUTH_SECRET is unset", async () => {
     const seen = (await (await call("/v1/models", { country: "JP" })).json()) as Echo;
     expect(seen.headers["x-region-gate-auth"]).toBeUndefined();
