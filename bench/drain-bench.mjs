@@ -6,43 +6,26 @@
  * other processes do not count), wall time per upload, client errors. Bodies up to 1 MiB
  * are read before the 403; `1 MiB + 1 B` is over the bound, so the gate answers at once as
  * it used to for every size: the baseline, in the same run. Rounds interleave the sizes.
+ * Gate and origin are the e2e suite's (bench/harness.mjs).
  *
  *   npm run build && node bench/drain-bench.mjs      # N (uploads per size and round), ROUNDS
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import http from "node:http";
-import { join } from "node:path";
-import { Miniflare } from "miniflare";
+import { loadHarness } from "./harness.mjs";
 
 const N = Number(process.env.N ?? 100);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SIZES = [64 * 1024, 256 * 1024, 1024 * 1024, 1024 * 1024 + 1];
 
-const origin = http.createServer((req, res) => {
-  req.resume();
-  req.on("end", () => res.end("{}"));
+const { startGate, startOrigin } = await loadHarness();
+const origin = await startOrigin({ record: false });
+const gate = await startGate({
+  originUrl: origin.url,
+  policy: { schema: 1, version: "drain.1", supported: ["JP"] },
+  bindings: { EXPOSURE_LEDGER: "off" },
 });
-await new Promise((r) => origin.listen(0, "127.0.0.1", r));
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: join(import.meta.dirname, "..", "dist", "index.js"),
-  compatibilityDate: "2026-04-01",
-  compatibilityFlags: ["nodejs_compat"],
-  kvNamespaces: ["POLICY"],
-  durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
-  bindings: {
-    ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`,
-    IDENTITY_SALT: "bench-salt",
-    EXPOSURE_LEDGER: "off",
-  },
-  host: "127.0.0.1",
-  port: 0,
-  cf: false,
-});
-const url = (await mf.ready).origin;
-const kv = await mf.getKVNamespace("POLICY");
-await kv.put("policy", JSON.stringify({ schema: 1, version: "drain.1", supported: ["JP"] }));
+const url = gate.url;
 
 const workerd = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
   .split("\n")
@@ -84,5 +67,5 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 console.table(rows);
-await mf.dispose();
-origin.close();
+await gate.dispose();
+await origin.close();

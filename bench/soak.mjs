@@ -22,50 +22,22 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadCore, loadHarness } from "./harness.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(import.meta.dirname, "..");
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
 const MAX_SECONDS = Number(process.env.MAX_SECONDS ?? 900);
 const CACHE_SECONDS = Number(process.env.CACHE_SECONDS ?? 5);
 const BODY_MODE = process.env.BODIES ?? "all";
-const ADMIN_TOKEN = "soak-admin-token-0123456789abcdef";
 const DAY = 86_400_000;
 
-// ------------------------------------------------------------------ the pure core, bundled
-
-const tmp = join(root, ".tmp", "soak");
-mkdirSync(tmp, { recursive: true });
-await build({
-  stdin: {
-    contents:
-      'export { decide } from "./src/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/schema.ts";',
-    resolveDir: root,
-    loader: "ts",
-  },
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  outfile: join(tmp, "core.mjs"),
-  logLevel: "error",
-});
-const { decide, compilePolicy, validatePolicy } = await import(pathToFileURL(join(tmp, "core.mjs")).href);
-
-if (process.env.SKIP_BUILD !== "1") {
-  execFileSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", "dist"], {
-    cwd: root,
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
-    stdio: "pipe",
-  });
-}
-const bundle = join(root, "dist", "index.js");
-if (!existsSync(bundle)) throw new Error("dist/index.js missing: run `npm run build`");
+// The gate, origin and decision code of the e2e suite (bench/harness.mjs).
+const { decide, compilePolicy, validatePolicy } = await loadCore();
+const { buildBundle, startGate, startOrigin, TEST_ADMIN_TOKEN: ADMIN_TOKEN } = await loadHarness();
+if (process.env.SKIP_BUILD !== "1") buildBundle();
 
 // ------------------------------------------------------------------ policies
 
@@ -99,66 +71,21 @@ for (const doc of [v1, v2, v3]) {
   compiled.set(doc.version, compilePolicy(result.policy));
 }
 
-// ------------------------------------------------------------------ echo origin
+// ------------------------------------------------------------------ origin and gate
 
-const origin = createServer((req, res) => {
-  const hash = createHash("sha256");
-  let len = 0;
-  req.on("data", (chunk) => {
-    len += chunk.length;
-    hash.update(chunk);
-  });
-  req.on("end", () => {
-    const h = req.headers;
-    const body = JSON.stringify({
-      method: req.method,
-      target: req.url,
-      len,
-      sha: hash.digest("hex"),
-      decision: h["x-region-gate-decision"],
-      country: h["x-region-gate-country"],
-      region: h["x-region-gate-region"],
-      policy: h["x-region-gate-policy"],
-      cfCountry: h["cf-ipcountry"],
-      xff: h["x-forwarded-for"],
-      trueClientIp: h["true-client-ip"],
-      forwarded: h.forwarded,
-      auth: h["x-region-gate-auth"],
-      spoof: h["x-region-gate-spoof"],
-    });
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-    res.end(body);
-  });
-});
-origin.keepAliveTimeout = 60_000;
-await new Promise((resolve) => origin.listen(0, "127.0.0.1", resolve));
-const originUrl = `http://127.0.0.1:${origin.address().port}`;
-
-// ------------------------------------------------------------------ gate
-
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: bundle,
-  compatibilityDate: "2026-04-01",
-  compatibilityFlags: ["nodejs_compat"],
-  kvNamespaces: ["POLICY"],
-  durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
+// The e2e echo origin, without keeping a record of each request.
+const origin = await startOrigin({ record: false });
+const gate = await startGate({
+  originUrl: origin.url,
+  policy: v1,
   bindings: {
-    ORIGIN_URL: originUrl,
     ORIGIN_TIMEOUT_MS: "10000",
     POLICY_CACHE_SECONDS: String(CACHE_SECONDS),
-    FAIL_MODE: "closed",
-    ADMIN_TOKEN,
-    IDENTITY_SALT: "soak-identity-salt",
     ORIGIN_AUTH_SECRET: "soak-origin-secret",
   },
-  host: "127.0.0.1",
-  port: 0,
-  cf: false,
 });
-const gateUrl = (await mf.ready).origin;
-const kv = await mf.getKVNamespace("POLICY");
-await kv.put("policy", JSON.stringify(v1));
+const gateUrl = gate.url;
+const kv = gate.kv;
 
 /** RSS (KiB) of the workerd process miniflare started for this run. */
 function workerdRssKiB() {
@@ -312,6 +239,27 @@ function problem(kind, req, detail) {
   }
 }
 
+/** The fields checked, from the e2e origin's record of what it received. */
+function originSaw(record) {
+  const h = record.headers;
+  return {
+    method: record.method,
+    target: record.target,
+    len: record.bodyLength,
+    sha: record.bodySha256,
+    decision: h["x-region-gate-decision"],
+    country: h["x-region-gate-country"],
+    region: h["x-region-gate-region"],
+    policy: h["x-region-gate-policy"],
+    cfCountry: h["cf-ipcountry"],
+    xff: h["x-forwarded-for"],
+    trueClientIp: h["true-client-ip"],
+    forwarded: h.forwarded,
+    auth: h["x-region-gate-auth"],
+    spoof: h["x-region-gate-spoof"],
+  };
+}
+
 async function one(req) {
   const sent = performance.now();
   sendTimes[req.n] = sent;
@@ -323,7 +271,7 @@ async function one(req) {
   });
   const text = await res.text();
   latencies[req.n] = performance.now() - sent;
-  const echo = res.status === 200 ? JSON.parse(text) : null;
+  const echo = res.status === 200 ? originSaw(JSON.parse(text)) : null;
   const version = res.status === 403 ? res.headers.get("x-region-gate-policy") : echo?.policy;
   const policy = compiled.get(version);
   versionOf[req.n] = VERSIONS.indexOf(version);
@@ -535,8 +483,7 @@ writeFileSync(
   join(root, "bench", "results", `soak-${summary.when.replaceAll(":", "-")}.json`),
   `${JSON.stringify(summary, null, 2)}\n`,
 );
-await mf.dispose();
-origin.close();
-origin.closeAllConnections();
+await gate.dispose();
+await origin.close();
 const failed = stats.errors + stats.misdecisions + stats.corruptedBodies + stats.headerMismatches > 0;
 process.exit(failed ? 1 : 0);
