@@ -38,11 +38,11 @@ export function loadHarness() {
   );
 }
 
-/** `decide`, `compilePolicy`, `validatePolicy`: the pure core, to check the gate's answers against. */
+/** `decide`, `climbsAboveRoot`, `compilePolicy`, `validatePolicy`: the pure core, to check the gate's answers against. */
 export function loadCore() {
   return bundle(
     "core",
-    'export { decide } from "./src/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/schema.ts";',
+    'export { climbsAboveRoot, decide } from "./src/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/schema.ts";',
     "neutral",
   );
 }

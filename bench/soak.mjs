@@ -35,7 +35,7 @@ const BODY_MODE = process.env.BODIES ?? "all";
 const DAY = 86_400_000;
 
 // The gate, origin and decision code of the e2e suite (bench/harness.mjs).
-const { decide, compilePolicy, validatePolicy } = await loadCore();
+const { climbsAboveRoot, decide, compilePolicy, validatePolicy } = await loadCore();
 const { buildBundle, startGate, startOrigin, TEST_ADMIN_TOKEN: ADMIN_TOKEN } = await loadHarness();
 if (process.env.SKIP_BUILD !== "1") buildBundle();
 
@@ -164,6 +164,9 @@ const PATHS = [
   [(n) => `/v1%2Fchat/${n}`, 5],
   [(n) => `/x/../v1/embeddings?${n}`, 5],
   [(n) => `/v1/health/..;/chat/${n}`, 5],
+  // Climb above the root once decoded: 400 invalid_request_path, bodies read first.
+  [(n) => `/v1/..%2F..%2Fchat/${n}`, 2],
+  [(n) => `/..%2Fv1/files/${n}`, 1],
 ];
 
 function nextRequest(n) {
@@ -271,6 +274,15 @@ async function one(req) {
   });
   const text = await res.text();
   latencies[req.n] = performance.now() - sent;
+  if (climbsAboveRoot(req.url.pathname)) {
+    stats.byDecision.invalid_request_path = (stats.byDecision.invalid_request_path ?? 0) + 1;
+    versionOf[req.n] = -1;
+    if (res.status !== 400 || JSON.parse(text).error?.code !== "invalid_request_path") {
+      stats.misdecisions++;
+      problem("misdecision", req, { expected: "400 invalid_request_path", status: res.status });
+    }
+    return;
+  }
   const echo = res.status === 200 ? originSaw(JSON.parse(text)) : null;
   const version = res.status === 403 ? res.headers.get("x-region-gate-policy") : echo?.policy;
   const policy = compiled.get(version);
