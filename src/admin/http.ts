@@ -5,8 +5,14 @@
  */
 import { parseJsonStrict } from "../policy/json";
 
-/** Larger admin bodies are refused with 413 before they are buffered. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Body limits, enforced before a byte is buffered: by `Content-Length` when it is declared,
+ * and by counting while reading when it is not (chunked uploads). Dashboard forms and small
+ * JSON bodies (a rollback's `{"version"}`) are tiny; a policy document can legitimately be
+ * large: 20,000 CIDR exemptions with `until` and `note`, pretty-printed, are 2.6 MB.
+ */
+export const FORM_BODY_BYTES = 8 * 1024;
+export const POLICY_BODY_BYTES = 4 * 1024 * 1024;
 
 const TYPES: Record<number, string> = {
   401: "authentication_error",
@@ -31,20 +37,23 @@ export function adminError(
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-const tooLarge = () =>
+const tooLarge = (limit: number) =>
   adminError(
     413,
     "body_too_large",
-    `request body is over ${MAX_BODY_BYTES} bytes; a policy document is far smaller, check that you sent the right file`,
+    `request body is over ${limit} bytes, this route's limit (${POLICY_BODY_BYTES} for a policy document, ${FORM_BODY_BYTES} for a form or any other admin body); nothing was read or stored`,
   );
 
 /**
- * Reads a JSON body of at most `MAX_BODY_BYTES`, counting bytes as they arrive so a huge
- * or endless body never gets buffered. Returns the parsed value, or the error response.
+ * The bytes of `request`'s body, at most `limit` of them: a larger declared length is
+ * refused unread, and a body without one is cut off (and cancelled) once it passes the limit.
  */
-export async function readJsonBody(request: Request): Promise<{ value: unknown } | { error: Response }> {
+export async function readBodyBytes(
+  request: Request,
+  limit: number,
+): Promise<{ bytes: Uint8Array } | { error: Response }> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) return { error: tooLarge() };
+  if (declared !== null && Number(declared) > limit) return { error: tooLarge(limit) };
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {
@@ -53,9 +62,9 @@ export async function readJsonBody(request: Request): Promise<{ value: unknown }
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      if (size > MAX_BODY_BYTES) {
+      if (size > limit) {
         await reader.cancel();
-        return { error: tooLarge() };
+        return { error: tooLarge(limit) };
       }
       chunks.push(value);
     }
@@ -66,6 +75,44 @@ export async function readJsonBody(request: Request): Promise<{ value: unknown }
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return { bytes };
+}
+
+const FORM_TYPE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+
+/**
+ * A dashboard form of at most `FORM_BODY_BYTES`, as name → value (the last of repeated
+ * names wins, as with Hono's `parseBody`). A body that is not a form reads as an empty form,
+ * so it fails the sign-in or CSRF check like any other wrong form.
+ */
+export async function readFormBody(
+  request: Request,
+): Promise<{ form: Record<string, string | File> } | { error: Response }> {
+  const body = await readBodyBytes(request, FORM_BODY_BYTES);
+  if ("error" in body) return body;
+  const type = request.headers.get("content-type") ?? "";
+  if (!FORM_TYPE.test(type)) return { form: {} };
+  try {
+    const data = await new Response(body.bytes, { headers: { "content-type": type } }).formData();
+    return { form: Object.fromEntries(data) };
+  } catch {
+    return {
+      error: adminError(400, "invalid_form", "the form body is malformed; reload the page and submit again"),
+    };
+  }
+}
+
+/**
+ * Reads a strict JSON body of at most `limit` bytes (`FORM_BODY_BYTES` unless the route
+ * takes a policy document). Returns the parsed value, or the error response.
+ */
+export async function readJsonBody(
+  request: Request,
+  limit = FORM_BODY_BYTES,
+): Promise<{ value: unknown } | { error: Response }> {
+  const body = await readBodyBytes(request, limit);
+  if ("error" in body) return body;
+  const { bytes } = body;
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -24,7 +24,7 @@ import {
 import { validatePolicy } from "../policy/schema";
 import { invalidatePolicy } from "../policy/store";
 import { adminActor } from "./auth";
-import { adminError, readJsonBody } from "./http";
+import { adminError, POLICY_BODY_BYTES, readJsonBody } from "./http";
 import { kvStorage } from "./kv-storage";
 import { serialised } from "./lock";
 
@@ -128,7 +128,7 @@ async function storedVersion(c: AdminContext, version: string): Promise<Response
 }
 
 policyRoutes.put("/policy", async (c) => {
-  const body = await readJsonBody(c.req.raw);
+  const body = await readJsonBody(c.req.raw, POLICY_BODY_BYTES);
   if ("error" in body) return body.error;
   const result = validatePolicy(body.value);
   if (!result.ok) {
@@ -146,7 +146,7 @@ policyRoutes.put("/policy", async (c) => {
 });
 
 policyRoutes.post("/policy/validate", async (c) => {
-  const body = await readJsonBody(c.req.raw);
+  const body = await readJsonBody(c.req.raw, POLICY_BODY_BYTES);
   if ("error" in body) return body.error;
   const result = validatePolicy(body.value);
   if (!result.ok) return invalid(result.errors, `the policy is invalid (${result.errors.length} problems)`);

@@ -9,7 +9,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { diffPolicies } from "../../cli/diff";
 import { actorOf, tokensEqual } from "../admin/auth";
-import { adminError } from "../admin/http";
+import { adminError, readFormBody } from "../admin/http";
 import { kvStorage } from "../admin/kv-storage";
 import { rollbackStored } from "../admin/policy";
 import { type GateEnv, readConfig } from "../config";
@@ -62,7 +62,9 @@ dashboard.use("*", async (c, next) => {
 dashboard.get("/signin", (c) => c.html(<SignIn next={safeNext(c.req.query("next"))} />));
 
 dashboard.post("/signin", async (c) => {
-  const form = await c.req.parseBody();
+  const body = await readFormBody(c.req.raw);
+  if ("error" in body) return body.error;
+  const { form } = body;
   const next = safeNext(form.next);
   const given = typeof form.token === "string" ? form.token : "";
   if (!(await tokensEqual(given, c.var.token))) {
@@ -91,7 +93,9 @@ dashboard.use("*", async (c, next) => {
   c.set("session", session);
   c.set("csrf", await csrfToken(c.var.token, session));
   if (c.req.method === "POST") {
-    const form = await c.req.parseBody();
+    const body = await readFormBody(c.req.raw);
+    if ("error" in body) return body.error;
+    const { form } = body;
     if (!(await csrfValid(c.var.token, session, form.csrf))) {
       log("warn", "dashboard_csrf_refused", { path: new URL(c.req.url).pathname });
       return c.html(

@@ -100,14 +100,14 @@ describe("PUT /policy", () => {
     expect((await json(res)).error).toMatchObject({ code });
   });
 
-  it("answers a body over 1 MiB with 413, declared or streamed", async () => {
-    const big = JSON.stringify({ ...specPolicy(), pad: "x".repeat(1024 * 1024) });
+  it("answers a body over 4 MiB with 413, declared or streamed", async () => {
+    const big = JSON.stringify({ ...specPolicy(), pad: "x".repeat(4 * 1024 * 1024) });
     expect((await put(big)).status).toBe(413);
     const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
     let sent = 0;
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
-        if (sent++ < 20) controller.enqueue(chunk);
+        if (sent++ < 70) controller.enqueue(chunk);
         else controller.close();
       },
     });
