@@ -21,7 +21,11 @@ export interface Session {
 }
 
 const encoder = new TextEncoder();
-let keyCache: { token: string; key: Promise<CryptoKey> } | undefined;
+/**
+ * The derived key, cached once it exists. A pending promise is never shared between
+ * requests: workerd ties it to the request that created it (as in ../fingerprint.ts).
+ */
+let keyCache: { token: string; key: CryptoKey } | undefined;
 
 function base64url(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -37,26 +41,21 @@ function fromBase64url(text: string): Uint8Array | null {
 }
 
 /** The MAC key of sessions and CSRF tokens: HMAC-SHA256(ADMIN_TOKEN, purpose label). */
-function sessionKey(token: string): Promise<CryptoKey> {
-  if (keyCache?.token !== token) {
-    const key = (async () => {
-      const outer = await crypto.subtle.importKey(
-        "raw",
-        encoder.encode(token),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const derived = await crypto.subtle.sign(
-        "HMAC",
-        outer,
-        encoder.encode("region-gate dashboard session v1"),
-      );
-      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    })();
-    keyCache = { token, key };
-  }
-  return keyCache.key;
+async function sessionKey(token: string): Promise<CryptoKey> {
+  if (keyCache?.token === token) return keyCache.key;
+  const outer = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(token),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const derived = await crypto.subtle.sign("HMAC", outer, encoder.encode("region-gate dashboard session v1"));
+  const key = await crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  keyCache = { token, key };
+  return key;
 }
 
 async function mac(token: string, text: string): Promise<ArrayBuffer> {
@@ -68,6 +67,9 @@ function macMatches(given: string, expected: ArrayBuffer): boolean {
   const bytes = fromBase64url(given);
   // The length of a MAC is public (always 32 bytes); only its content must not leak.
   if (bytes === null || bytes.byteLength !== expected.byteLength) return false;
+  // One spelling per MAC: the last of 43 characters carries 2 unused bits, so without this
+  // four cookies would verify for each session. Compares the input with itself, not the MAC.
+  if (base64url(bytes) !== given) return false;
   return crypto.subtle.timingSafeEqual(bytes, expected);
 }
 

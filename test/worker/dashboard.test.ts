@@ -88,6 +88,16 @@ describe("dashboard sign-in", () => {
     expect((await dash("/timeline", { cookie: good })).status).toBe(200);
   });
 
+  it("refuses a cookie whose MAC is spelled differently in the last character's unused bits", async () => {
+    const good = await signIn();
+    const [id, exp, sig] = good.split(".") as [string, string, string];
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // 43 characters carry 258 bits for a 256-bit MAC: flipping the lowest bit keeps the bytes.
+    const respelled = `${sig.slice(0, -1)}${alphabet[alphabet.indexOf(sig.at(-1) ?? "A") ^ 1]}`;
+    const res = await dash("/timeline", { cookie: `${id}.${exp}.${respelled}` });
+    expect(res.status).toBe(303);
+  });
+
   it("signs out only with the CSRF token, clearing the cookie", async () => {
     const cookie = await signIn();
     expect((await dash("/signout", { cookie, form: {} })).status).toBe(403);
