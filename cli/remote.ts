@@ -10,6 +10,16 @@ import { CliError, EXIT } from "./errors";
 
 type Init = { body?: unknown; headers?: Record<string, string> };
 
+/**
+ * A gate behind Cloudflare Access (SPEC section 9) lets the CLI through with a service
+ * token: Access checks these two headers and hands the gate its signed assertion.
+ */
+export function accessServiceToken(env: NodeJS.ProcessEnv): Record<string, string> {
+  const id = env.CF_ACCESS_CLIENT_ID;
+  const secret = env.CF_ACCESS_CLIENT_SECRET;
+  return id && secret ? { "cf-access-client-id": id, "cf-access-client-secret": secret } : {};
+}
+
 export class AdminClient {
   /** The URL as given, without a trailing slash: what messages name. */
   readonly url: string;
@@ -35,7 +45,11 @@ export class AdminClient {
 
   /** Sends a request; network failures exit 3. The response may be any status. */
   async send(method: string, path: string, init: Init = {}) {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...init.headers };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      ...accessServiceToken(process.env),
+      ...init.headers,
+    };
     if (init.body !== undefined) headers["content-type"] = "application/json";
     try {
       return await fetch(`${this.base}${path}`, {
