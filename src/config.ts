@@ -11,6 +11,10 @@ export type GateEnv = Env & {
   SELF_CHECK?: string;
   /** `off` stops exposure counting (the gate itself is unaffected). */
   EXPOSURE_LEDGER?: string;
+  /** Cloudflare Access team domain, e.g. `example.cloudflareaccess.com` (SPEC section 9). */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's audience (AUD) tag. */
+  ACCESS_AUD?: string;
 };
 
 export interface GateConfig {
@@ -64,5 +68,58 @@ export function readConfig(env: GateEnv): GateConfig {
     originTimeoutMs: positiveInt("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, 30000),
   };
   cached = { env, key, config };
+  return config;
+}
+
+/** Cloudflare Access in front of the admin surface (SPEC section 9), when both vars are set. */
+export interface AccessConfig {
+  teamDomain: string;
+  aud: string;
+  /** `https://<team domain>`: the `iss` of the team's tokens. */
+  issuer: string;
+  /** Where the team publishes its signing keys (a JWKS). */
+  certsUrl: string;
+}
+
+const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+let accessCached: { key: string; config: AccessConfig | null } | undefined;
+
+/**
+ * The Access settings, or null when neither var is set. Only the admin surface reads them,
+ * so the gate's hot path never does. One var without the other is a ConfigError: the
+ * operator meant to turn Access on, and silently leaving it off would be unsafe.
+ */
+export function readAccessConfig(env: GateEnv): AccessConfig | null {
+  const key = `${env.ACCESS_TEAM_DOMAIN ?? ""}|${env.ACCESS_AUD ?? ""}`;
+  if (accessCached?.key === key) return accessCached.config;
+  const rawDomain = env.ACCESS_TEAM_DOMAIN?.trim() ?? "";
+  const aud = env.ACCESS_AUD?.trim() ?? "";
+  let config: AccessConfig | null = null;
+  if (rawDomain !== "" || aud !== "") {
+    if (rawDomain === "" || aud === "") {
+      const [set, unset] =
+        rawDomain === "" ? ["ACCESS_AUD", "ACCESS_TEAM_DOMAIN"] : ["ACCESS_TEAM_DOMAIN", "ACCESS_AUD"];
+      throw new ConfigError(
+        `${set} is set but ${unset} is not: set both (the team domain, e.g. example.cloudflareaccess.com, and the Access application's AUD tag) or neither`,
+      );
+    }
+    // The Zero Trust dashboard shows the team domain with and without a scheme; take both.
+    const teamDomain = rawDomain
+      .replace(/^https:\/\//i, "")
+      .replace(/\/$/, "")
+      .toLowerCase();
+    if (!HOSTNAME.test(teamDomain)) {
+      throw new ConfigError(
+        `ACCESS_TEAM_DOMAIN=${JSON.stringify(env.ACCESS_TEAM_DOMAIN)} is not a host name; use the team domain alone, e.g. example.cloudflareaccess.com`,
+      );
+    }
+    config = {
+      teamDomain,
+      aud,
+      issuer: `https://${teamDomain}`,
+      certsUrl: `https://${teamDomain}/cdn-cgi/access/certs`,
+    };
+  }
+  accessCached = { key, config };
   return config;
 }

@@ -14,7 +14,6 @@ const QUERY_CREDENTIALS = ["token", "access_token", "admin_token", "auth", "auth
 
 /** Per-isolate random key, cached once generated (never as a promise shared across requests). */
 let macKey: CryptoKey | undefined;
-let warnedDisabled = false;
 
 async function isolateKey(): Promise<CryptoKey> {
   if (!macKey) {
@@ -38,21 +37,13 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
 }
 
 /**
- * Guards every admin route registered after it: 404 while `ADMIN_TOKEN` is unset (the
- * admin API does not exist then), 400 for a token in the query string, 401 for a missing
- * or wrong bearer token.
+ * Guards every admin route registered after it, behind `adminSurface` (./access.ts, which
+ * answers 404 while `ADMIN_TOKEN` is unset and checks Cloudflare Access): 400 for a token in
+ * the query string, 401 for a missing or wrong bearer token.
  */
 export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, next) => {
-  const expected = c.env.ADMIN_TOKEN;
-  if (!expected) {
-    if (!warnedDisabled) {
-      warnedDisabled = true;
-      log("warn", "admin_disabled", {
-        fix: "the admin API answers 404 until the ADMIN_TOKEN secret is set (wrangler secret put ADMIN_TOKEN)",
-      });
-    }
-    return adminError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
-  }
+  // adminSurface answered 404 without a token; "" can match no bearer token (fail closed).
+  const expected = c.env.ADMIN_TOKEN ?? "";
   const query = new URL(c.req.url).searchParams;
   const leaked = QUERY_CREDENTIALS.find((name) => query.has(name));
   if (leaked !== undefined) {
@@ -88,11 +79,16 @@ export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
 };
 
 /**
- * Who made a change, as recorded in history: `admin:<fingerprint of the token>` with
+ * Who made a change, as recorded in history: the Cloudflare Access email when Access is
+ * configured (SPEC section 9); otherwise `admin:<fingerprint of the token>` with
  * `IDENTITY_SALT` (reproducible with `region-gate key fingerprint`), or `admin` without a salt.
+ * `token` defaults to the request's bearer token (the dashboard passes the admin token).
  */
-export function adminActor(c: Context<{ Bindings: GateEnv }>): Promise<string> {
-  return actorOf(c.env, bearerToken(c.req.header("authorization") ?? null));
+export async function adminActor(
+  c: Pick<Context<{ Bindings: GateEnv }>, "env" | "var" | "req">,
+  token = bearerToken(c.req.header("authorization") ?? null),
+): Promise<string> {
+  return c.var.accessActor ?? actorOf(c.env, token);
 }
 
 /** How history records whoever holds `token`: `admin:<token fingerprint>`, or `admin` without a salt. */

@@ -1,8 +1,8 @@
 /**
  * Admin API (SPEC section 7), mounted at `/__region-gate`. Never proxied, never judged.
  * `/healthz` is public (monitoring needs no secret, and it reveals only a version and an
- * age); every other route sits behind `requireAdmin`, and answers 404 while ADMIN_TOKEN
- * is unset.
+ * age); every other route sits behind `adminSurface` (404 while ADMIN_TOKEN is unset,
+ * Cloudflare Access when configured) and `requireAdmin` (the bearer token).
  */
 import { Hono } from "hono";
 import { type GateEnv, readConfig } from "../config";
@@ -10,6 +10,7 @@ import { noticeRoutes } from "../ledger/notices-route";
 import { exposureRoutes } from "../ledger/routes";
 import { log } from "../log";
 import { getPolicy, policyHealth } from "../policy/store";
+import { adminSurface } from "./access";
 import { requireAdmin } from "./auth";
 import { explainRoutes } from "./explain";
 import { adminError } from "./http";
@@ -37,7 +38,7 @@ admin.get("/healthz", async (c) => {
   );
 });
 
-admin.use("*", requireAdmin);
+admin.use("*", adminSurface, requireAdmin);
 admin.route("/", policyRoutes);
 admin.route("/", explainRoutes);
 admin.route("/", exposureRoutes);

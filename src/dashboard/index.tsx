@@ -8,8 +8,9 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { diffPolicies } from "../../cli/diff";
-import { actorOf, tokensEqual } from "../admin/auth";
-import { adminError, readFormBody } from "../admin/http";
+import { adminSurface } from "../admin/access";
+import { adminActor, tokensEqual } from "../admin/auth";
+import { readFormBody } from "../admin/http";
 import { kvStorage } from "../admin/kv-storage";
 import { rollbackStored } from "../admin/policy";
 import { type GateEnv, readConfig } from "../config";
@@ -50,11 +51,10 @@ const safeNext = (next: unknown) =>
 
 const cookieOptions = { path: BASE, secure: true, httpOnly: true, sameSite: "Strict" } as const;
 
+// The admin API's front door: 404 without ADMIN_TOKEN, Cloudflare Access when configured.
+dashboard.use("*", adminSurface);
 dashboard.use("*", async (c, next) => {
-  const token = c.env.ADMIN_TOKEN;
-  if (!token)
-    return adminError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
-  c.set("token", token);
+  c.set("token", c.env.ADMIN_TOKEN ?? ""); // set: adminSurface answered 404 otherwise
   await next();
   for (const [name, value] of Object.entries(HTML_HEADERS)) c.res.headers.set(name, value);
 });
@@ -245,7 +245,7 @@ dashboard.post("/rollback", async (c) => {
       />,
     );
   }
-  const by = await actorOf(c.env, c.var.token);
+  const by = await adminActor(c, c.var.token);
   const pre = typeof form.etag === "string" && form.etag !== "" ? { ifMatch: form.etag } : null;
   const result = await rollbackStored(c.env.POLICY, version, by, pre);
   if (!result.ok) {
