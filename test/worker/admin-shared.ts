@@ -51,6 +51,7 @@ export const PROTECTED_ROUTES: Array<{ method: string; path: string; body?: unkn
   { method: "POST", path: "/policy/rollback", body: { version: "auth-probe" } },
   { method: "GET", path: "/explain?country=CN" },
   { method: "GET", path: "/exposure?from=2024-07-01&to=2024-07-09" },
+  { method: "GET", path: "/exposure/notices?from=2024-07-01&to=2024-07-09" },
 ];
 
 /**
