@@ -22,6 +22,7 @@ import { getPolicy, invalidatePolicy } from "../policy/store";
 import { HTML_HEADERS } from "./layout";
 import { Exposure } from "./pages/exposure";
 import { ConfirmRollback, History, VersionPage } from "./pages/history";
+import { MapPage } from "./pages/map";
 import { Overview, Timeline } from "./pages/overview";
 import { Problem, SignIn } from "./pages/shell";
 import { BASE } from "./paths";
@@ -34,7 +35,7 @@ import {
   SESSION_SECONDS,
   type Session,
 } from "./session";
-import { exposureView, historyEvents, overviewData, timelineRows } from "./views";
+import { exposureView, historyEvents, mapView, overviewData, timelineRows } from "./views";
 
 type DashEnv = {
   Bindings: GateEnv;
@@ -135,9 +136,22 @@ dashboard.get("/timeline", async (c) => {
   );
 });
 
+dashboard.get("/map", async (c) => {
+  const policy = await policyOf(c);
+  if (!policy) return c.html(<Overview d={null} csrf={c.var.csrf} />, 503);
+  const view = mapView(policy, c.req.query("at"), Date.now());
+  return c.html(<MapPage v={view} csrf={c.var.csrf} />, view.error ? 400 : 200);
+});
+
 dashboard.get("/exposure", async (c) => {
-  const view = await exposureView(c.env, new URL(c.req.url).searchParams, Date.now());
-  return c.html(<Exposure v={view} csrf={c.var.csrf} />, view.error ? 400 : 200);
+  const [view, policy] = await Promise.all([
+    exposureView(c.env, new URL(c.req.url).searchParams, Date.now()),
+    policyOf(c),
+  ]);
+  return c.html(
+    <Exposure v={view} csrf={c.var.csrf} supported={policy?.supported} />,
+    view.error ? 400 : 200,
+  );
 });
 
 dashboard.get("/exposure.csv", async (c) => {

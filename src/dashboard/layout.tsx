@@ -59,9 +59,9 @@ export const HTML_HEADERS: Record<string, string> = {
 
 /**
  * A full HTML document, with the doctype so browsers render in standards mode.
- * `header` is the top bar (navigation, sign-out), if any.
+ * `header` is the top bar (navigation, sign-out), if any; `css` is added to the stylesheet.
  */
-export function Page(props: { title: string; header?: Child; children?: Child }) {
+export function Page(props: { title: string; header?: Child; css?: string; children?: Child }) {
   return (
     <>
       {raw("<!DOCTYPE html>")}
@@ -71,7 +71,7 @@ export function Page(props: { title: string; header?: Child; children?: Child })
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="robots" content="noindex" />
           <title>{props.title}</title>
-          <style dangerouslySetInnerHTML={{ __html: CSS }} />
+          <style dangerouslySetInnerHTML={{ __html: CSS + (props.css ?? "") }} />
         </head>
         <body>
           {props.header}

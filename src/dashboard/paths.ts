@@ -4,6 +4,7 @@ export const BASE = "/__region-gate/dashboard";
 /** The navigation bar: path under BASE and label. */
 export const NAV = [
   ["", "Overview"],
+  ["/map", "Map"],
   ["/timeline", "Timeline"],
   ["/exposure", "Exposure"],
   ["/history", "History"],

@@ -2,12 +2,17 @@
  * The data behind each dashboard page, computed from the compiled policy, the active
  * key's metadata and the ledger. Pure where possible, so the pages stay plain templates.
  */
+
+import { parseInstant } from "../explain";
 import type { ExposureRow } from "../ledger/report";
 import { parseExposureQuery } from "../ledger/report";
+import { countryCodes } from "../policy/codes";
 import type { CompiledPolicy } from "../policy/compile";
 import type { Activation, ActiveMeta, HistoryEntry } from "../policy/history";
 import { byRegion, daysBetween, type RegionExposure, readRows } from "./data";
+import { milestones, phasesAt } from "./map-data";
 import type { HistoryEvent } from "./pages/history";
+import type { MapView } from "./pages/map";
 import { DAY_MS, phaseAt } from "./phase";
 
 export interface OverviewData {
@@ -36,6 +41,10 @@ export interface ExposureView {
   from: string;
   to: string;
   region: string;
+  /** What the map shades by (`?shade=`). */
+  shade: "requests" | "customers";
+  /** Every country the map can show. */
+  countries: readonly string[];
   days: string[];
   regions: RegionExposure[];
   error?: string;
@@ -129,7 +138,8 @@ export async function exposureView(
     query.get("from") ||
     new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
   const region = (query.get("region") ?? "").trim().toUpperCase();
-  const base = { from, to, region, days: [], regions: [] };
+  const shade = query.get("shade") === "customers" ? ("customers" as const) : ("requests" as const);
+  const base = { from, to, region, shade, countries: countryCodes(), days: [], regions: [] };
   const parsed = parseExposureQuery(new URLSearchParams({ from, to, ...(region ? { region } : {}) }));
   if ("error" in parsed) return { ...base, error: parsed.error };
   const days = daysBetween(from, to);
@@ -171,4 +181,26 @@ export function historyEvents(versions: readonly HistoryEntry[]): HistoryEvent[]
     e.previous = known ? next.version : null;
   });
   return events;
+}
+
+/**
+ * The map at `at` (a day or an RFC 3339 instant, as `explain --at` takes it; absent: now).
+ * A malformed `at` shows the map now with the reason.
+ */
+export function mapView(policy: CompiledPolicy, at: string | undefined, now: number): MapView {
+  const asked = at?.trim() ? parseInstant(at.trim()) : null;
+  const error =
+    at?.trim() && asked === null
+      ? `${JSON.stringify(at)} is not a time; use a day (2024-07-09) or RFC 3339 with an offset (2024-07-09T10:00:00Z)`
+      : undefined;
+  const instant = asked ?? now;
+  return {
+    version: policy.version,
+    monitor: policy.monitor,
+    at: new Date(instant).toISOString(),
+    now: asked === null,
+    regions: phasesAt(policy, instant),
+    milestones: milestones(policy),
+    ...(error ? { error } : {}),
+  };
 }

@@ -10,6 +10,9 @@ const EXTRA_COUNTRIES = ["XK"];
 const countries = new Set([...ISO_3166_1.split(","), ...EXTRA_COUNTRIES]);
 let subdivisions: Set<string> | undefined;
 
+/** Every country code a policy may name (ISO 3166-1 alpha-2 and XK), sorted: the dashboard's map. */
+export const countryCodes = (): string[] => [...countries].sort();
+
 /** True for a real ISO 3166-1 alpha-2 code (upper case), e.g. `isCountryCode("DE")`. */
 export function isCountryCode(code: string): boolean {
   return countries.has(code);

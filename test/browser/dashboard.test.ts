@@ -101,8 +101,8 @@ async function ledgerHolds(requests: number): Promise<void> {
   }
 }
 
-const shot = (name: string, p: Page = page) =>
-  p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (name: string, p: Page = page, fullPage = true) =>
+  p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -179,9 +179,85 @@ describe("operator dashboard in Chromium", () => {
     await page.setViewportSize({ width: 1000, height: 800 });
   });
 
+  it("colours the world map as explain decides, now and at a future date", async () => {
+    await page.click("nav >> text=Map");
+    await page.waitForURL(dashboard("/map"));
+    /** The fill Chromium paints for a country, and the legend swatch's fill of each phase. */
+    const painted = () =>
+      page.evaluate(() => {
+        const fill = (el: Element | null) => (el ? getComputedStyle(el).fill : null);
+        const swatches: Record<string, string | null> = {};
+        for (const p of ["pass", "observe", "warn", "block", "monitor"]) {
+          swatches[p] = fill(document.querySelector(`.legend rect.p-${p}`));
+        }
+        const areas: Record<string, string | null> = {};
+        for (const code of ["JP", "CN", "HK", "VE", "UA", "RU", "US", "UA-43"]) {
+          areas[code] = fill(
+            document.querySelector(`a[data-code="${code}"] path, a[data-code="${code}"] circle`),
+          );
+        }
+        return { swatches, areas };
+      });
+    const explained = async (code: string, at?: string) => {
+      const [country, region] = code.split("-");
+      const q = new URLSearchParams({
+        country: country as string,
+        ...(region ? { region } : {}),
+        ...(at ? { at } : {}),
+      });
+      return ((await (await admin(`/explain?${q}`)).json()) as { decision: string }).decision;
+    };
+    const now = await painted();
+    for (const [code, fill] of Object.entries(now.areas)) {
+      const decision = await explained(code);
+      expect(fill, code).not.toBeNull();
+      expect(fill, `${code} is ${decision}`).toBe(now.swatches[decision]);
+    }
+    expect(now.areas.HK).toBe(now.swatches.block);
+    expect(now.areas.JP).toBe(now.swatches.pass);
+    expect(now.areas.VE).toBe(now.swatches.warn);
+    await page.hover('a[data-code="CN"]');
+    await shot("dashboard-map", page, false);
+
+    // The day VE blocks, from the policy's own date links (no JavaScript involved).
+    const veBlocks = v1.enforcement.regions.VE.blockFrom as string;
+    await page.click(`.datenav a[href$="${encodeURIComponent(new Date(veBlocks).toISOString())}"]`);
+    const later = await painted();
+    for (const [code, fill] of Object.entries(later.areas)) {
+      expect(fill, code).toBe(later.swatches[await explained(code, veBlocks)]);
+    }
+    expect(later.areas.VE).toBe(later.swatches.block);
+    expect(await page.textContent("main")).toContain("VE blocks");
+
+    // The date form: a day in the future, by the date input and its submit button.
+    await page.fill("#at", at(70).slice(0, 10));
+    await page.click("form[action$='/map'] button");
+    await page.waitForURL(/map\?at=/);
+    const mm = await page.evaluate(
+      () => getComputedStyle(document.querySelector('a[data-code="MM"] path') as Element).fill,
+    );
+    expect(mm).toBe((await painted()).swatches.block);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(dashboard("/map"));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.focus('a[data-code="HK"]');
+    expect(await page.isVisible('a[data-code="HK"] .info')).toBe(true);
+    await shot("dashboard-map-phone", page, false);
+    await page.setViewportSize({ width: 1000, height: 800 });
+  });
+
   it("charts the exposure the gate recorded and downloads the CSV", async () => {
     await page.click("nav >> text=Exposure");
     expect(await page.textContent("main")).toContain("CN: 3 customers, 13 requests (13 blocked)");
+    const cn = page.locator('#exposure-map-title ~ a[data-code="CN"]');
+    expect(await cn.getAttribute("class")).toBe("c s5");
+    expect(await cn.locator("title").textContent()).toBe("CN China: 13 requests, 3 customers (13 blocked)");
+    expect(await page.locator('#exposure-map-title ~ a[data-code="JP"]').getAttribute("class")).toBe(
+      "c s-none",
+    );
+    await page.hover('#exposure-map-title ~ a[data-code="CN"]');
     const chart = page.locator("svg[aria-labelledby='req-CN-title req-CN-desc']");
     expect(await chart.locator("rect").count()).toBe(1);
     expect(await chart.locator("desc").textContent()).toContain("highest 13 on");

@@ -1,7 +1,9 @@
 /** The Exposure page: a range filter, per-region charts, top customers and the CSV link. */
 import { BarChart } from "../chart";
+import { entryId, MAP_CSS } from "../map";
 import { BASE } from "../paths";
 import type { ExposureView } from "../views";
+import { ExposureMap } from "./exposure-map";
 import { count, Shell } from "./shell";
 
 function ExposureFilter({ v }: { v: ExposureView }) {
@@ -30,10 +32,11 @@ function ExposureFilter({ v }: { v: ExposureView }) {
   );
 }
 
-export function Exposure({ v, csrf }: { v: ExposureView; csrf: string }) {
+export function Exposure(props: { v: ExposureView; csrf: string; supported?: ReadonlySet<string> }) {
+  const { v, csrf } = props;
   const q = new URLSearchParams({ from: v.from, to: v.to, ...(v.region ? { region: v.region } : {}) });
   return (
-    <Shell title="Exposure" csrf={csrf} current="/exposure">
+    <Shell title="Exposure" csrf={csrf} current="/exposure" css={MAP_CSS}>
       <ExposureFilter v={v} />
       {v.error ? (
         <p class="error" role="alert">
@@ -48,8 +51,9 @@ export function Exposure({ v, csrf }: { v: ExposureView; csrf: string }) {
             <span class="muted">(the rows of `region-gate exposure report --format csv` for these days)</span>
           </p>
           {v.regions.length === 0 ? <p>No traffic from unsupported regions in these days.</p> : null}
+          {props.supported ? <ExposureMap v={v} supported={props.supported} /> : null}
           {v.regions.map((r) => (
-            <section>
+            <section id={entryId(r.region)}>
               <h2>
                 {r.region}: {count(r.customers, "customer")}, {count(r.requests, "request")} ({r.blocked}{" "}
                 blocked)

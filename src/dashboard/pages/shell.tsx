@@ -32,11 +32,18 @@ function Header({ csrf, current }: { csrf: string; current: NavPath | undefined 
 }
 
 /** A signed-in page: the navigation bar (`current` marked), a heading and the content. */
-export function Shell(props: { title: string; csrf: string; current?: NavPath; children?: Child }) {
+export function Shell(props: {
+  title: string;
+  csrf: string;
+  current?: NavPath;
+  css?: string;
+  children?: Child;
+}) {
   return (
     <Page
       title={`${props.title} · region-gate`}
       header={<Header csrf={props.csrf} current={props.current} />}
+      css={props.css}
     >
       <h1>{props.title}</h1>
       {props.children}
