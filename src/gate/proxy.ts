@@ -66,13 +66,16 @@ function vouched(name: string): boolean {
 /**
  * The request for the origin (SPEC section 5).
  *
- * Why it is built this way: each `Headers` call crosses from JS into the runtime, and
- * copying the client's headers into a JS-built `Headers` then deleting and setting names
- * was most of what the gate cost over a bare pass-through Worker (issue 11). Here the
- * `Request` constructor copies the client's headers natively, one pass over the names
- * (no copy) finds what must go — usually nothing, so no `delete` at all — and the gate's
- * own headers are `set` on the copy, after any removal, so that a name listed in
- * `Connection` cannot strip them. bench/README.md ("Hot path") has the figures.
+ * Why it is built this way (issue 11): every `Headers` call crosses from JS into the
+ * runtime, about 0.5–1 µs each. The `Request` constructor copies the client's headers
+ * natively in one call; one pass over the names (of the client's headers, no copy) finds
+ * what must go, usually nothing, so there is no `delete` at all; the gate's own headers are
+ * then `set` on the copy, after any removal, so a name listed in `Connection` cannot strip
+ * them. `node bench/headers-bench.mjs` (workerd CPU per build, median of 7): this way 23 µs,
+ * the previous one (copy into `new Headers`, scan the copy, delete, set, copy again in the
+ * Request) 28 µs, a bare copy as `fetch(target, request)` makes 7.75 µs. Of the difference,
+ * ~5 µs is the scan (16 `has()` calls cost the same; iterating entries instead of names
+ * costs 50 µs) and ~6 µs the eight `set`s the SPEC asks for.
  */
 export function originRequest(
   request: Request,

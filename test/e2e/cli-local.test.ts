@@ -96,7 +96,6 @@ describe("policy commands on local KV through wrangler", () => {
       modules: true,
       scriptPath: DIST_ENTRY,
       compatibilityDate: "2026-04-01",
-      compatibilityFlags: ["nodejs_compat"],
       // wrangler.toml's namespace id, under wrangler's --persist-to layout.
       kvNamespaces: { POLICY: "00000000000000000000000000000000" },
       kvPersist: join(store, "v3", "kv"),

@@ -286,7 +286,6 @@ export async function startGate(options: GateOptions): Promise<TestGate> {
     modules: true,
     scriptPath: DIST_ENTRY,
     compatibilityDate: "2026-04-01",
-    compatibilityFlags: ["nodejs_compat"],
     kvNamespaces: ["POLICY"],
     durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
     bindings: {

@@ -1,0 +1,83 @@
+/**
+ * Worker for bench/headers-bench.mjs: builds the origin's request `n` times per call, one
+ * way per `?v=`, so that the cost of each way shows as workerd CPU (crossings into the
+ * runtime included) without network noise. `previous` is the way before issue 11, kept
+ * here only as the baseline.
+ */
+import type { Verdict } from "../src/decision";
+import { type ForwardOptions, originRequest } from "../src/gate/proxy";
+
+const TARGET = "http://origin.bench/v1/chat/completions?n=1";
+const verdict = { decision: "pass", country: "JP", region: "JP" } as Verdict;
+const options: ForwardOptions = { originUrl: null, timeoutMs: 30000, policyVersion: "2026-11-25.1" };
+const HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+]);
+for (const name of ["te", "trailer", "transfer-encoding", "upgrade"]) HOP.add(name);
+
+function previous(request: Request, signal: AbortSignal): Request {
+  const headers = new Headers(request.headers);
+  const connection = request.headers.get("connection");
+  const listed = connection ? new Set(connection.split(",").map((h) => h.trim().toLowerCase())) : null;
+  const isWebSocket = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  const drop: string[] = [];
+  for (const name of headers.keys()) {
+    if (name.startsWith("x-region-gate-")) drop.push(name);
+    else if (
+      (HOP.has(name) || listed?.has(name)) &&
+      !(isWebSocket && (name === "upgrade" || name === "connection"))
+    )
+      drop.push(name);
+  }
+  for (const name of drop) headers.delete(name);
+  const ip = request.headers.get("cf-connecting-ip");
+  headers.delete("forwarded");
+  for (const name of ["true-client-ip", "x-real-ip"]) {
+    if (headers.has(name)) ip ? headers.set(name, ip) : headers.delete(name);
+  }
+  if (ip) headers.set("x-forwarded-for", ip);
+  else headers.delete("x-forwarded-for");
+  headers.set("cf-ipcountry", "JP");
+  headers.set("x-region-gate-decision", "pass");
+  headers.set("x-region-gate-country", "JP");
+  headers.set("x-region-gate-region", "JP");
+  headers.set("x-region-gate-policy", "2026-11-25.1");
+  return new Request(TARGET, {
+    method: request.method,
+    headers,
+    body: request.body,
+    redirect: "manual",
+    signal,
+  });
+}
+
+const ways: Record<string, (request: Request, url: URL, signal: AbortSignal) => Request> = {
+  /** The floor: what fetch(target, { headers: request.headers }) builds anyway. */
+  passthrough: (request, _url, signal) =>
+    new Request(TARGET, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      redirect: "manual",
+      signal,
+    }),
+  previous: (request, _url, signal) => previous(request, signal),
+  current: (request, url, signal) => originRequest(request, TARGET, url, verdict, options, signal),
+};
+
+export default {
+  fetch(request: Request): Response {
+    const url = new URL(request.url);
+    const way = ways[url.searchParams.get("v") ?? ""];
+    if (!way) return new Response(`?v= one of ${Object.keys(ways).join(", ")}`, { status: 400 });
+    const n = Number(url.searchParams.get("n") ?? 20000);
+    const signal = new AbortController().signal;
+    let built = 0;
+    for (let i = 0; i < n; i++) if (way(request, url, signal)) built++;
+    return new Response(String(built));
+  },
+};
