@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { isolatedWranglerConfig } from "./test/fixtures/wrangler-config.ts";
 
 /**
  * Four suites: `unit` (pure code in Node: schema, decision, CIDR), `worker` (inside
@@ -9,13 +10,19 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    // A green run reads in one screen: the logs of passing tests (the expected
+    // admin_auth_failed, policy_pushed, … lines) are dropped; a failing test shows all of its own.
+    silent: "passed-only",
+    // One line per file; a passing test gets its own line only when it is really slow.
+    slowTestThreshold: 20_000,
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
       {
         plugins: [
           cloudflareTest({
             main: "./src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
+            // Not ./wrangler.toml itself: wrangler would load the .dev.vars beside it.
+            wrangler: { configPath: isolatedWranglerConfig("wrangler.toml", ".tmp/vitest") },
             miniflare: {
               bindings: {
                 ADMIN_TOKEN: "test-admin-token-0123456789",

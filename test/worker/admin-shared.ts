@@ -5,6 +5,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import app from "../../src/index";
+import { captureLogs } from "./logs";
 
 export const TOKEN = "test-admin-token-0123456789";
 export const BASE = "https://gate.test/__region-gate";
@@ -97,12 +98,22 @@ export function runAdminAuthCases(): void {
   describe.each(PROTECTED_ROUTES)("$method $path", (route) => {
     it.each(cases)("refuses $name", async ({ call, status, code }) => {
       const before = await env.POLICY.get("policy");
+      const logs = captureLogs();
       const res = await adminFetch(route.path, { ...call, method: route.method, body: route.body });
       expect(res.status).toBe(status);
       const body = await json(res);
       expect(body.error).toMatchObject({ code });
       if (status === 401) expect(res.headers.get("www-authenticate")).toMatch(/^Bearer /);
       expect(await env.POLICY.get("policy")).toBe(before);
+      // A wrong token is logged (with the path, for wrangler tail), and never the token itself.
+      if (code === "invalid_token") {
+        const path = new URL(`${BASE}${route.path}`).pathname;
+        expect(logs.events()).toEqual([{ level: "warn", event: "admin_auth_failed", path }]);
+      }
+      for (const line of logs.lines) {
+        expect(line).not.toContain(TOKEN.slice(0, 12));
+        if (call.token) expect(line).not.toContain(call.token);
+      }
     });
 
     it("refuses a token in the query string even with a valid header", async () => {

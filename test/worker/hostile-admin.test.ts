@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { livePolicy } from "../fixtures/policies";
 import { mutatedPolicy } from "../unit/fuzz-arbitraries";
 import { adminFetch, json, TOKEN } from "./admin-shared";
+import { captureLogs } from "./logs";
 
 // Hostile admin callers: every refusal must be clean (a 4xx with the error envelope,
 // never a 500) and must leave KV exactly as it was (no partial write).
@@ -117,6 +118,7 @@ describe("credentials", () => {
   );
 
   it("answers 401 to tokens of every other length, and to an empty bearer", async () => {
+    const logs = captureLogs();
     await fc.assert(
       fc.asyncProperty(
         fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-") }),
@@ -131,6 +133,11 @@ describe("credentials", () => {
     );
     const empty = await adminFetch("/policy", { token: null, headers: { authorization: "Bearer " } });
     expect(empty.status).toBe(401);
+    // Each refusal is logged with the path alone: no token, no part of one.
+    const events = logs.events();
+    expect(events.length).toBeGreaterThan(0);
+    for (const e of events)
+      expect(e).toEqual({ level: "warn", event: "admin_auth_failed", path: "/__region-gate/policy" });
   });
 
   it("compares tokens in constant time: HMAC digests through crypto.subtle.timingSafeEqual", async () => {

@@ -1,0 +1,44 @@
+/**
+ * The worker tests never read `.dev.vars`: wrangler's own loader (the one
+ * @cloudflare/vitest-pool-workers calls) reads it beside the given config, so the tests
+ * get a copy of wrangler.toml elsewhere (test/fixtures/wrangler-config.ts).
+ */
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { isolatedWranglerConfig } from "../fixtures/wrangler-config";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const dir = mkdtempSync(join(tmpdir(), "region-gate-devvars-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const bindingsOf = (config: string) =>
+  unstable_getMiniflareWorkerOptions(config).workerOptions.bindings as Record<string, unknown>;
+
+it("a .dev.vars beside wrangler.toml (another ADMIN_TOKEN, FAIL_MODE=open) does not reach the tests' bindings", () => {
+  const beside = join(dir, "wrangler.toml");
+  copyFileSync(join(ROOT, "wrangler.toml"), beside);
+  writeFileSync(join(dir, ".dev.vars"), "ADMIN_TOKEN=dev-admin-token-of-someone\nFAIL_MODE=open\n");
+  // wrangler does read it when given the config beside it: the case the copy avoids.
+  expect(bindingsOf(beside)).toMatchObject({ ADMIN_TOKEN: "dev-admin-token-of-someone", FAIL_MODE: "open" });
+
+  const isolated = isolatedWranglerConfig(beside, join(dir, "isolated"));
+  const bindings = bindingsOf(isolated);
+  expect(bindings.ADMIN_TOKEN).toBeUndefined();
+  expect(bindings.FAIL_MODE).toBe("closed");
+});
+
+it("the copy describes the same worker: same main, bindings and vars", () => {
+  const copy = isolatedWranglerConfig(join(ROOT, "wrangler.toml"), join(dir, "same"));
+  // The original's view without any .dev.vars: wrangler.toml alone in an empty directory.
+  const plain = join(mkdtempSync(join(dir, "plain-")), "wrangler.toml");
+  copyFileSync(join(ROOT, "wrangler.toml"), plain);
+  const a = unstable_getMiniflareWorkerOptions(copy);
+  const b = unstable_getMiniflareWorkerOptions(plain);
+  expect(a.main).toBe(join(ROOT, "src", "index.ts"));
+  expect(a.workerOptions.kvNamespaces).toEqual(b.workerOptions.kvNamespaces);
+  expect(a.workerOptions.durableObjects).toEqual(b.workerOptions.durableObjects);
+  expect(bindingsOf(copy)).toEqual(bindingsOf(plain));
+});
