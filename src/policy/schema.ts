@@ -77,9 +77,67 @@ const pathPrefix = v.pipe(
   v.string("must be a string"),
   v.startsWith("/", "must be a path prefix starting with /"),
 );
+/**
+ * Headers that carry a credential or the client's address. The ledger stores identity
+ * values as they arrive, so naming one of these would put secrets (or addresses) into
+ * `/exposure` reports; the key is recorded only as its HMAC fingerprint.
+ */
+export const FORBIDDEN_IDENTITY_HEADERS: ReadonlySet<string> = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "x-api-key",
+  "api-key",
+  "cf-connecting-ip",
+  "x-forwarded-for",
+  "x-real-ip",
+  "true-client-ip",
+  "forwarded",
+]);
 const headerName = v.pipe(
   v.string("must be a string"),
   v.regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, "must be a lower-case HTTP header name (e.g. openai-organization)"),
+  v.check(
+    (name) => !FORBIDDEN_IDENTITY_HEADERS.has(name.toLowerCase()),
+    (i) =>
+      `${JSON.stringify(i.input)} carries a credential or the client's address, and the ledger must never store one; name a header such as openai-organization (the API key is already recorded as its fingerprint)`,
+  ),
+);
+
+/** `version` travels in response and origin headers: 1-128 visible ASCII characters. */
+const VERSION = /^[!-~]{1,128}$/;
+/** Control characters (C0, DEL and C1: Unicode category Cc). */
+const CONTROL = /\p{Cc}/u;
+export const MAX_ERROR_MESSAGE = 500;
+
+/** The normalised (WHATWG) form of an absolute https: URL, or null when `text` is not one. */
+function httpsHref(text: string): string | null {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const docsUrl = v.pipe(
+  v.string("must be a string"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const text = dataset.value;
+    const href = httpsHref(text);
+    // The URL parser drops tabs and newlines and encodes spaces, so compare with its output:
+    // what is served in `Link` is then exactly what the author wrote.
+    if (href === null) {
+      addIssue({
+        message: `${JSON.stringify(text)} is not an absolute https: URL (e.g. "https://example.com/regions")`,
+      });
+    } else if (href !== text) {
+      addIssue({
+        message: `${JSON.stringify(text)} is not written in its normalised form; write it as ${JSON.stringify(href)} (no spaces or control characters)`,
+      });
+    }
+  }),
 );
 
 function strict<T extends v.ObjectEntries>(entries: T) {
@@ -93,8 +151,10 @@ export const PolicySchema = strict({
   schema: v.literal(1, "must be 1 (the only schema version)"),
   version: v.pipe(
     v.string("must be a string"),
-    v.nonEmpty("must not be empty"),
-    v.maxLength(128, "too long"),
+    v.regex(
+      VERSION,
+      "must be 1-128 visible ASCII characters (! to ~, no spaces or control characters): it is sent in response headers",
+    ),
   ),
   supported: v.array(country, "must be an array of ISO 3166-1 alpha-2 codes"),
   unsupportedSubdivisions: v.optional(v.array(subdivision, "must be an array of ISO 3166-2 codes")),
@@ -127,8 +187,15 @@ export const PolicySchema = strict({
   identity: v.optional(strict({ headers: v.optional(v.array(headerName, "must be an array")) })),
   error: v.optional(
     strict({
-      message: v.optional(v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"))),
-      docsUrl: v.optional(v.pipe(v.string("must be a string"), v.url("must be an absolute URL"))),
+      message: v.optional(
+        v.pipe(
+          v.string("must be a string"),
+          v.nonEmpty("must not be empty"),
+          v.maxLength(MAX_ERROR_MESSAGE, `must be at most ${MAX_ERROR_MESSAGE} characters`),
+          v.check((m) => !CONTROL.test(m), "must not contain control characters (newlines, tabs, NUL)"),
+        ),
+      ),
+      docsUrl: v.optional(docsUrl),
     }),
   ),
 });
@@ -186,6 +253,35 @@ function checkWindow(w: unknown, path: string, problems: PolicyProblem[]): void 
   }
 }
 
+/**
+ * A scope must leave something to judge. An include prefix is covered when it starts with
+ * an exclude prefix (compared lower-cased, as the gate compares paths): every path it
+ * matches is then excluded too. Reported on `include` when all of them are covered.
+ */
+function scopeJudgesNothing(scope: Record<string, unknown>): PolicyProblem[] {
+  if (!Array.isArray(scope.include)) return [];
+  if (scope.include.length === 0) {
+    return [
+      {
+        path: "$.scope.include",
+        message:
+          'must list at least one path prefix; an empty include judges no request (omit scope to judge every path, i.e. ["/"])',
+      },
+    ];
+  }
+  const include = strings(scope.include).map((p) => p.toLowerCase());
+  const exclude = strings(scope.exclude).map((p) => p.toLowerCase());
+  if (include.length < scope.include.length || exclude.length === 0) return [];
+  const coveredBy = include.map((p) => exclude.find((e) => p.startsWith(e)));
+  if (coveredBy.some((e) => e === undefined)) return [];
+  return [
+    {
+      path: "$.scope.include",
+      message: `every include prefix is also excluded (${include.map((p, i) => `${JSON.stringify(p)} by ${JSON.stringify(coveredBy[i])}`).join(", ")}), so the gate would judge no request; narrow scope.exclude`,
+    },
+  ];
+}
+
 /** Rules across fields; runs on the raw input so they are reported alongside shape errors. */
 function crossChecks(doc: Record<string, unknown>): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
@@ -194,6 +290,7 @@ function crossChecks(doc: Record<string, unknown>): PolicyProblem[] {
   const scope = isObject(doc.scope) ? doc.scope : {};
   duplicates(scope.include, "$.scope.include", problems);
   duplicates(scope.exclude, "$.scope.exclude", problems);
+  problems.push(...scopeJudgesNothing(scope));
   duplicates(isObject(doc.identity) ? doc.identity.headers : undefined, "$.identity.headers", problems);
 
   const supported = new Set(strings(doc.supported));

@@ -81,10 +81,100 @@ describe("validatePolicy", () => {
       ["$.exemptions[0]"],
     ],
     ["bad docs URL", (p) => (p.error = { docsUrl: "not a url" }), ["$.error.docsUrl"]],
+    // SPEC section 2: a document that validates must be safe to serve (issue 9 items 1-3).
+    ...(["2024-07-09\nrc1", "2024-07-09\rrc1", "v\u0000", "v 1", "v\u00e9", "x".repeat(129)].map(
+      (version) => [`version ${JSON.stringify(version)}`, (p) => (p.version = version), ["$.version"]],
+    ) as Array<[string, (p: Record<string, unknown>) => void, string[]]>),
+    ...([
+      "https://example.com/a\nb",
+      "https://example.com/a b",
+      "https://example.com",
+      "http://example.com/regions",
+      "https://EXAMPLE.com/regions",
+      "/regions",
+      "javascript:alert(1)",
+    ].map((docsUrl) => [
+      `docsUrl ${JSON.stringify(docsUrl)}`,
+      (p) => (p.error = { docsUrl }),
+      ["$.error.docsUrl"],
+    ]) as Array<[string, (p: Record<string, unknown>) => void, string[]]>),
+    ...(["line\nbreak", "tab\there", "nul\u0000", "c1\u0085", "m".repeat(501)].map((message) => [
+      `error.message ${JSON.stringify(message.slice(0, 12))}`,
+      (p) => (p.error = { message }),
+      ["$.error.message"],
+    ]) as Array<[string, (p: Record<string, unknown>) => void, string[]]>),
+    ["empty scope.include", (p) => (p.scope = { include: [] }), ["$.scope.include"]],
+    ...(
+      [
+        [["/"], ["/"]],
+        [["/v1/"], ["/v1"]],
+        [["/v1/"], ["/"]],
+        [
+          ["/v1/", "/V2/"],
+          ["/v2", "/v1/"],
+        ],
+        [["/V1/"], ["/v1/"]],
+      ] as const
+    ).map(
+      ([include, exclude]) =>
+        [
+          `exclude ${JSON.stringify(exclude)} covering include ${JSON.stringify(include)}`,
+          (p: Record<string, unknown>) => (p.scope = { include: [...include], exclude: [...exclude] }),
+          ["$.scope.include"],
+        ] as [string, (p: Record<string, unknown>) => void, string[]],
+    ),
+    ...[
+      "authorization",
+      "proxy-authorization",
+      "cookie",
+      "x-api-key",
+      "api-key",
+      "cf-connecting-ip",
+      "x-forwarded-for",
+      "x-real-ip",
+      "true-client-ip",
+      "forwarded",
+    ].map(
+      (name) =>
+        [
+          `identity header ${name}`,
+          (p: Record<string, unknown>) => (p.identity = { headers: ["openai-organization", name] }),
+          ["$.identity.headers[1]"],
+        ] as [string, (p: Record<string, unknown>) => void, string[]],
+    ),
   ])("refuses %s with its JSON path", (_name, mutate, expected) => {
     const doc = structuredClone(specPolicy()) as unknown as Record<string, unknown>;
     mutate(doc);
     expect(pathsOf(doc)).toEqual(expected);
+  });
+
+  it("accepts scopes that still judge something, and safe versions, messages and URLs", () => {
+    for (const scope of [
+      { include: ["/v1/"], exclude: ["/v1/health"] },
+      { include: ["/v1"], exclude: ["/v1/"] },
+      { include: ["/v1/", "/v2/"], exclude: ["/v1/"] },
+      { include: ["/"], exclude: ["/v1/"] },
+    ]) {
+      expect(pathsOf(specPolicy({ scope }))).toEqual([]);
+    }
+    expect(pathsOf(specPolicy({ version: "!~".repeat(64) }))).toEqual([]);
+    expect(
+      pathsOf(specPolicy({ error: { message: "m".repeat(500), docsUrl: "https://example.com/" } })),
+    ).toEqual([]);
+    expect(pathsOf(specPolicy({ error: { docsUrl: "https://example.com/a%20b?q=1#x" } }))).toEqual([]);
+  });
+
+  it("refuses credential headers whatever their case, saying why", () => {
+    const result = validatePolicy(specPolicy({ identity: { headers: ["Authorization"] } }));
+    const messages = result.ok ? [] : result.errors.filter((e) => e.path === "$.identity.headers[0]");
+    expect(messages.map((e) => e.message)).toContainEqual(expect.stringContaining("credential"));
+  });
+
+  it("says how to write a docsUrl in its normalised form", () => {
+    const result = validatePolicy(specPolicy({ error: { docsUrl: "https://example.com" } }));
+    expect(result.ok ? [] : result.errors).toEqual([
+      { path: "$.error.docsUrl", message: expect.stringContaining('write it as "https://example.com/"') },
+    ]);
   });
 
   it("refuses an enforcement entry for a subdivision that is not carved out", () => {
