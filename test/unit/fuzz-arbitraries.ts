@@ -68,7 +68,12 @@ export function validPolicy(shape: PolicyShape = {}): fc.Arbitrary<PolicyDocumen
       mode: fc.constantFrom("enforce", "monitor") as fc.Arbitrary<"enforce" | "monitor">,
       unknownCountry: fc.constantFrom("allow", "block") as fc.Arbitrary<"allow" | "block">,
       tor: fc.constantFrom("allow", "block") as fc.Arbitrary<"allow" | "block">,
-      version: fc.string({ minLength: 1, maxLength: 40 }),
+      // SPEC section 2: 1-128 visible ASCII characters.
+      version: fc.string({
+        unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+        minLength: 1,
+        maxLength: 40,
+      }),
       include: fc.uniqueArray(fc.constantFrom("/", "/v1/", "/v2/", "/V1/Chat", "/a%2Fb/"), { maxLength: 3 }),
       exclude: fc.uniqueArray(fc.constantFrom("/v1/health", "/status", "/v1/files/"), { maxLength: 2 }),
       cidrs: fc.uniqueArray(fc.constantFrom("198.51.100.0/24", "2001:db8::/32", "10.0.0.0/8"), {
@@ -108,8 +113,10 @@ export function validPolicy(shape: PolicyShape = {}): fc.Arbitrary<PolicyDocumen
         if (r.default) doc.enforcement.default = r.default;
       }
       if (!shape.plain) {
+        // An empty include would judge nothing (invalid): leave it out, meaning ["/"].
         if (r.include.length > 0 || r.exclude.length > 0)
-          doc.scope = { include: r.include, exclude: r.exclude };
+          doc.scope =
+            r.include.length > 0 ? { include: r.include, exclude: r.exclude } : { exclude: r.exclude };
         doc.exemptions = [
           ...r.cidrs.map((cidr) => (r.until ? { cidr, until: r.until } : { cidr })),
           ...r.keys.map((apiKeyFingerprint) => ({ apiKeyFingerprint, note: "fuzz" })),
