@@ -1,7 +1,8 @@
 /**
  * Admin API (SPEC section 7), mounted at `/__region-gate`. Never proxied, never judged.
- * `/healthz` is public (monitoring needs no secret, and it reveals only a version and an
- * age); every other route sits behind `adminSurface` (404 while ADMIN_TOKEN is unset,
+ * `/healthz` is public (monitoring needs no secret, and it reveals only a version, an
+ * age and the kind of the last policy problem); every other route, `/status` with that
+ * problem's detail among them, sits behind `adminSurface` (404 while ADMIN_TOKEN is unset,
  * Cloudflare Access when configured) and `requireAdmin` (the bearer token).
  */
 import { Hono } from "hono";
@@ -30,6 +31,8 @@ admin.onError((err) => {
 admin.get("/healthz", async (c) => {
   // Load (or reuse) the policy so an isolate that has served no request yet reports truly.
   await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  // Public: only the kind of problem (`invalid_policy`, `kv_timeout`, ...), never its detail,
+  // which quotes the stored document (exemption CIDRs, notes).
   const { policyVersion, policyAgeSeconds, lastError } = policyHealth();
   return c.json(
     { ok: policyVersion !== null, policyVersion, policyAgeSeconds, ...(lastError ? { lastError } : {}) },
@@ -39,6 +42,13 @@ admin.get("/healthz", async (c) => {
 });
 
 admin.use("*", adminSurface, requireAdmin);
+
+/** `/healthz` plus the detail of the last policy read's problem, for operators. */
+admin.get("/status", async (c) => {
+  await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  const health = policyHealth();
+  return c.json({ ok: health.policyVersion !== null, ...health }, 200, { "cache-control": "no-store" });
+});
 admin.route("/", policyRoutes);
 admin.route("/", explainRoutes);
 admin.route("/", exposureRoutes);

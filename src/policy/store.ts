@@ -27,7 +27,8 @@ interface State {
   inflight: Promise<void> | null;
   /** When `inflight` started: a read whose request was cancelled may never settle. */
   inflightSince: number;
-  lastError: string | null;
+  /** Why the last read failed, or null: the kind is public, the detail is not (see PolicyProblemKind). */
+  lastError: { kind: PolicyProblemKind; detail: string; at: number } | null;
   /** Bumped by `invalidatePolicy`, so a read that started before a write cannot re-arm the cache. */
   generation: number;
 }
@@ -43,13 +44,27 @@ const state: State = {
   generation: 0,
 };
 
+/**
+ * What kind of problem the last policy read had. `/healthz` is public, so it reports only
+ * this: the detail quotes the document (exemption CIDRs, notes, URLs) and stays in the
+ * logs and behind the admin token (`GET /__region-gate/status`).
+ */
+export type PolicyProblemKind = "empty" | "kv_error" | "kv_timeout" | "invalid_json" | "invalid_policy";
+
+interface Problem {
+  kind: PolicyProblemKind;
+  detail: string;
+}
+
+class KvTimeout extends Error {}
+
 /** Counters for tests, `/healthz` and benchmarks. */
 export const storeStats = { kvReads: 0, failures: 0 };
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`KV read timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new KvTimeout(`KV read timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => {
     if (timer !== undefined) clearTimeout(timer);
@@ -63,11 +78,22 @@ const describe = (problems: { path: string; message: string }[]) =>
     .join("; ");
 
 /** Parses (strictly: a duplicated key must not silently win), validates and compiles; or says why not. */
-function compileDocument(raw: string): CompiledPolicy | string {
+function compileDocument(raw: string): CompiledPolicy | Problem {
   const parsed = parseJsonStrict(raw);
-  if (!parsed.ok) return `KV key "${POLICY_KEY}" is not acceptable JSON: ${describe(parsed.errors)}`;
+  if (!parsed.ok) {
+    const syntax = parsed.errors.length === 1 && parsed.errors[0]!.message.startsWith("not valid JSON");
+    return {
+      kind: syntax ? "invalid_json" : "invalid_policy",
+      detail: `KV key "${POLICY_KEY}" is not acceptable JSON: ${describe(parsed.errors)}`,
+    };
+  }
   const result = validatePolicy(parsed.value);
-  if (!result.ok) return `KV key "${POLICY_KEY}" holds an invalid policy: ${describe(result.errors)}`;
+  if (!result.ok) {
+    return {
+      kind: "invalid_policy",
+      detail: `KV key "${POLICY_KEY}" holds an invalid policy: ${describe(result.errors)}`,
+    };
+  }
   return compilePolicy(result.policy);
 }
 
@@ -75,21 +101,27 @@ async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
   const started = Date.now();
   const generation = state.generation;
   storeStats.kvReads++;
-  let problem: string | null = null;
+  let problem: Problem | null = null;
   try {
     const raw = await withTimeout(kv.get(POLICY_KEY, "text"), KV_TIMEOUT_MS);
     if (raw === null) {
-      problem = `KV key "${POLICY_KEY}" is empty; push a policy with \`region-gate policy push\``;
+      problem = {
+        kind: "empty",
+        detail: `KV key "${POLICY_KEY}" is empty; push a policy with \`region-gate policy push\``,
+      };
     } else if (raw !== state.raw) {
       const loaded = compileDocument(raw);
-      if (typeof loaded === "string") problem = loaded;
+      if ("kind" in loaded) problem = loaded;
       else {
         state.policy = loaded;
         state.raw = raw;
       }
     }
   } catch (e) {
-    problem = `KV read failed: ${(e as Error).message}`;
+    problem = {
+      kind: e instanceof KvTimeout ? "kv_timeout" : "kv_error",
+      detail: `KV read failed: ${(e as Error).message}`,
+    };
   }
   if (problem === null) {
     state.confirmedAt = started;
@@ -98,13 +130,14 @@ async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
   } else {
     storeStats.failures++;
     state.nextReadAt = Date.now() + Math.min(cacheMs, RETRY_AFTER_FAILURE_MS);
-    if (problem !== state.lastError) {
+    if (problem.detail !== state.lastError?.detail) {
       log("error", "policy_load_failed", {
-        problem,
+        kind: problem.kind,
+        problem: problem.detail,
         keeping: state.policy ? state.policy.version : null,
       });
     }
-    state.lastError = problem;
+    state.lastError = { ...problem, at: Date.now() };
   }
 }
 
@@ -137,12 +170,19 @@ export async function getPolicy(kv: KVNamespace, cacheMs: number): Promise<Compi
   return state.policy;
 }
 
-/** What `/healthz` reports about the policy in this isolate. */
+/**
+ * What this isolate knows about its policy. `lastError` is the kind of the last read's
+ * problem (public in `/healthz`); `lastErrorDetail` quotes the document and is for the
+ * logs and the token-protected `/status` only.
+ */
 export function policyHealth(now = Date.now()) {
+  const failed = state.lastError;
   return {
     policyVersion: state.policy?.version ?? null,
     policyAgeSeconds: state.policy ? Math.max(0, Math.round((now - state.confirmedAt) / 1000)) : null,
-    lastError: state.lastError,
+    lastError: failed?.kind ?? null,
+    lastErrorDetail: failed?.detail ?? null,
+    lastErrorAt: failed ? new Date(failed.at).toISOString() : null,
   };
 }
 

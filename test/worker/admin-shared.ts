@@ -46,6 +46,7 @@ export const json = async (res: Response) => (await res.json()) as Record<string
 /** Every protected admin route, with a body it would accept. */
 export const PROTECTED_ROUTES: Array<{ method: string; path: string; body?: unknown }> = [
   { method: "GET", path: "/policy" },
+  { method: "GET", path: "/status" },
   { method: "PUT", path: "/policy", body: { schema: 1, version: "auth-probe", supported: ["DE"] } },
   { method: "POST", path: "/policy/validate", body: { schema: 1, version: "x", supported: ["DE"] } },
   { method: "GET", path: "/policy/history" },

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
 import { invalidatePolicy, policyHealth, storeStats } from "../../src/policy/store";
 import { livePolicy } from "../fixtures/policies";
+import { adminFetch } from "./admin-shared";
 
 /** Calls the worker with env overrides (a new env object gets its config parsed afresh). */
 async function call(country: string, overrides: Partial<typeof env> & Record<string, unknown> = {}) {
@@ -102,7 +103,10 @@ describe("with a policy loaded", () => {
     expect(res.status).toBe(403);
     expect(res.headers.get("x-region-gate-policy")).toBe("good.1");
     expect(errors.mock.calls.flat().join("\n")).toMatch(/invalid policy.*\$\.supported/);
-    expect(policyHealth().lastError).toMatch(/invalid policy/);
+    expect(policyHealth()).toMatchObject({
+      lastError: "invalid_policy",
+      lastErrorDetail: expect.stringMatching(/invalid policy/),
+    });
   });
 
   it("keeps the last known good policy when KV holds a document with a duplicated key", async () => {
@@ -122,6 +126,41 @@ describe("with a policy loaded", () => {
     await env.POLICY.delete("policy");
     invalidatePolicy();
     expect((await call("CN")).headers.get("x-region-gate-policy")).toBe("good.1");
+    expect(policyHealth().lastError).toBe("empty");
+  });
+
+  it("the public /healthz names only the kind of problem; /status with the token has the detail", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    // The validator quotes a CIDR with host bits set: the old healthz published it.
+    const exemptions = [{ cidr: "203.0.113.7/24", note: "partner office" }];
+    await env.POLICY.put("policy", JSON.stringify({ ...livePolicy({ version: "leaky" }), exemptions }));
+    invalidatePolicy();
+    await call("CN");
+    const health = await adminFetch("/healthz", { token: null });
+    const text = await health.text();
+    expect(JSON.parse(text)).toMatchObject({
+      ok: true,
+      policyVersion: "good.1",
+      lastError: "invalid_policy",
+    });
+    expect(text).not.toContain("203.0.113");
+    expect(text).not.toContain("$.exemptions");
+    const status = (await (await adminFetch("/status")).json()) as Record<string, unknown>;
+    expect(status).toMatchObject({
+      ok: true,
+      policyVersion: "good.1",
+      lastError: "invalid_policy",
+      lastErrorDetail: expect.stringContaining('$.exemptions[0].cidr: "203.0.113.7/24"'),
+    });
+    expect((await adminFetch("/status", { token: null })).status).toBe(401);
+  });
+
+  it("a document that is not JSON is reported as invalid_json", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    await env.POLICY.put("policy", '{"schema":1,');
+    invalidatePolicy();
+    await call("CN");
+    expect(policyHealth().lastError).toBe("invalid_json");
   });
 
   it("keeps the last known good policy when a KV read throws", async () => {
@@ -129,7 +168,10 @@ describe("with a policy loaded", () => {
     invalidatePolicy();
     const res = await call("CN", { POLICY: faultyKv("throw") });
     expect(res.status).toBe(403);
-    expect(policyHealth().lastError).toContain("KV GET failed");
+    expect(policyHealth()).toMatchObject({
+      lastError: "kv_error",
+      lastErrorDetail: expect.stringContaining("KV GET failed"),
+    });
   });
 
   it("keeps the last known good policy when a KV read hangs, within the KV timeout", async () => {
@@ -139,7 +181,10 @@ describe("with a policy loaded", () => {
     const res = await call("CN", { POLICY: faultyKv("hang") });
     expect(res.status).toBe(403);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(policyHealth().lastError).toContain("timed out");
+    expect(policyHealth()).toMatchObject({
+      lastError: "kv_timeout",
+      lastErrorDetail: expect.stringContaining("timed out"),
+    });
   });
 
   it("picks up a corrected policy on the next read", async () => {
