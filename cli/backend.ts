@@ -19,7 +19,6 @@ import {
   type WriteResult,
 } from "../src/policy/history";
 import type { PolicyDocument } from "../src/policy/schema";
-import { validatePolicy } from "../src/policy/schema";
 import { HISTORY, WRITTEN } from "./answers";
 import { CliError, EXIT, usage } from "./errors";
 import type { CliIO } from "./io";
@@ -148,10 +147,6 @@ export function policyBackend(io: CliIO, flags: StoreFlags): PolicyBackend {
     processEnv: io.env,
   });
   const by = actor(io);
-  const validate = (doc: unknown) => {
-    const r = validatePolicy(doc);
-    return r.ok ? [] : r.errors;
-  };
   return {
     where: flags.local
       ? `local KV${flags["persist-to"] ? ` in ${flags["persist-to"]}` : ""} (wrangler)`
@@ -167,7 +162,7 @@ export function policyBackend(io: CliIO, flags: StoreFlags): PolicyBackend {
     },
     stored: async (version) => (await storage.read(historyKey(version)))?.value ?? null,
     push: (doc, pre) => pushPolicy(storage, doc, { by, now: new Date() }, pre),
-    rollback: (version, pre) => rollbackPolicy(storage, version, validate, { by, now: new Date() }, pre),
+    rollback: (version, pre) => rollbackPolicy(storage, version, { by, now: new Date() }, pre),
     history: () => readHistory(storage),
   };
 }

@@ -4,9 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseJsonStrict } from "../src/policy/json";
-import type { PolicyDocument } from "../src/policy/schema";
-import { validatePolicy } from "../src/policy/schema";
+import { type PolicyTextStage, parsePolicy } from "../src/policy/parse";
+import type { PolicyDocument, PolicyProblem } from "../src/policy/schema";
 import { CliError, EXIT, usage } from "./errors";
 
 export interface CliIO {
@@ -32,34 +31,38 @@ export async function readInputFile(io: CliIO, file: string): Promise<string> {
   }
 }
 
-/** Formats validation problems path first, one per line. */
-export const problemLines = (errors: Array<{ path: string; message: string }>) =>
-  errors.map((e) => `  ${e.path}: ${e.message}`);
+/**
+ * Formats problems path first, one per line; a JSON syntax error also shows its line with
+ * a caret under the error.
+ */
+export const problemLines = (errors: PolicyProblem[]) =>
+  errors.flatMap((e) => [
+    `  ${e.path}: ${e.message}`,
+    ...(e.excerpt ? e.excerpt.split("\n").map((l) => `    ${l}`) : []),
+  ]);
 
-/** Parses and validates a policy file; exit 1 with every problem when it is invalid. */
+/** The CLI error for a policy text `parsePolicy` refused, naming where the text came from. */
+export function refusedPolicy(where: string, result: { stage: PolicyTextStage; errors: PolicyProblem[] }) {
+  const [first] = result.errors;
+  if (result.stage === "syntax" && first) {
+    const excerpt = first.excerpt ? first.excerpt.split("\n").map((l) => `    ${l}`) : [];
+    return new CliError(EXIT.invalid, `${where} is ${first.message}; fix the syntax and retry`, excerpt);
+  }
+  const n = result.errors.length;
+  return new CliError(
+    EXIT.invalid,
+    `${where} is not a valid policy (${n} problem${n === 1 ? "" : "s"}); nothing was changed:`,
+    problemLines(result.errors),
+  );
+}
+
+/**
+ * Reads, parses and validates a policy file with `parsePolicy`, the gate's own reader;
+ * exit 1 with every problem when it is invalid.
+ */
 export async function loadPolicyFile(io: CliIO, file: string): Promise<PolicyDocument> {
-  const text = await readInputFile(io, file);
-  // Strict like the admin API: duplicate keys, `__proto__` and hostile nesting are refused.
-  const parsed = parseJsonStrict(text);
-  if (!parsed.ok) {
-    const [first] = parsed.errors;
-    if (parsed.errors.length === 1 && first?.path === "$" && first.message.startsWith("not valid JSON")) {
-      throw new CliError(EXIT.invalid, `${file} is ${first.message}; fix the syntax and retry`);
-    }
-    throw new CliError(
-      EXIT.invalid,
-      `${file} is not a valid policy (${parsed.errors.length} problem${parsed.errors.length === 1 ? "" : "s"}); nothing was changed:`,
-      problemLines(parsed.errors),
-    );
-  }
-  const result = validatePolicy(parsed.value);
-  if (!result.ok) {
-    throw new CliError(
-      EXIT.invalid,
-      `${file} is not a valid policy (${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}); nothing was changed:`,
-      problemLines(result.errors),
-    );
-  }
+  const result = parsePolicy(await readInputFile(io, file));
+  if (!result.ok) throw refusedPolicy(file, result);
   return result.policy;
 }
 

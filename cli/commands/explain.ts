@@ -4,7 +4,7 @@
  */
 import { type Explanation, explainCase, parseExplainQuery } from "../../src/explain";
 import { compilePolicy } from "../../src/policy/compile";
-import { validatePolicy } from "../../src/policy/schema";
+import { parsePolicy } from "../../src/policy/parse";
 import { policyBackend, STORE_OPTIONS, storeHelp } from "../backend";
 import { command } from "../command";
 import { CliError, EXIT } from "../errors";
@@ -79,13 +79,7 @@ ${storeHelp}`,
           `no policy is active in ${backend.where}; push one, or pass --policy FILE`,
         );
       }
-      let stored: unknown;
-      try {
-        stored = JSON.parse(active.content);
-      } catch {
-        stored = undefined;
-      }
-      const r = validatePolicy(stored);
+      const r = parsePolicy(active.content);
       if (!r.ok)
         throw new CliError(
           EXIT.invalid,

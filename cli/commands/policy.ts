@@ -4,7 +4,8 @@
 
 import { parseInstant } from "../../src/explain";
 import { activeAt, canonicalPolicy, documentSha } from "../../src/policy/history";
-import { type PolicyDocument, validatePolicy } from "../../src/policy/schema";
+import { parsePolicy } from "../../src/policy/parse";
+import type { PolicyDocument } from "../../src/policy/schema";
 import { type PolicyBackend, policyBackend, STORE_OPTIONS, storeHelp, writeFailed } from "../backend";
 import { command } from "../command";
 import { diffPolicies, isoTime } from "../diff";
@@ -28,13 +29,8 @@ function effectTime(at: string | undefined): number {
 async function activeDocument(io: CliIO, backend: PolicyBackend) {
   const active = await backend.active();
   if (active === null) return { active, doc: null };
-  let doc: PolicyDocument | null = null;
-  try {
-    const r = validatePolicy(JSON.parse(active.content));
-    if (r.ok) doc = r.policy;
-  } catch {
-    // Reported below.
-  }
+  const r = parsePolicy(active.content);
+  const doc: PolicyDocument | null = r.ok ? r.policy : null;
   if (doc === null)
     io.err(
       `warning: the active policy in ${backend.where} is not a valid document; the diff shows everything as new\n`,
@@ -52,17 +48,7 @@ export const validate = command({
   help: "Options:\n  --json               print {ok, version} or {ok, errors} as JSON (the admin API's shape)",
   async run(io, values, [file]) {
     if (values.json) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(await readInputFile(io, file!));
-      } catch (e) {
-        if (e instanceof CliError) throw e;
-        io.out(
-          `${JSON.stringify({ ok: false, errors: [{ path: "$", message: `not JSON: ${(e as Error).message}` }] }, null, 2)}\n`,
-        );
-        return EXIT.invalid;
-      }
-      const r = validatePolicy(parsed);
+      const r = parsePolicy(await readInputFile(io, file!));
       io.out(
         `${JSON.stringify(r.ok ? { ok: true, version: r.policy.version } : { ok: false, errors: r.errors }, null, 2)}\n`,
       );
@@ -214,13 +200,7 @@ export const rollback = command({
         `no stored policy has version ${JSON.stringify(version)} in ${backend.where}; \`region-gate policy history\` lists the stored versions`,
       );
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(content);
-    } catch {
-      parsed = undefined;
-    }
-    const target = validatePolicy(parsed);
+    const target = parsePolicy(content);
     if (!target.ok) {
       throw new CliError(
         EXIT.invalid,

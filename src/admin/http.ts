@@ -4,6 +4,7 @@
  * `errors: [{path, message}]` as SPEC section 7 says.
  */
 import { parseJsonStrict } from "../policy/json";
+import type { PolicyProblem } from "../policy/schema";
 
 /**
  * Body limits, enforced before a byte is buffered: by `Content-Length` when it is declared,
@@ -103,44 +104,57 @@ export async function readFormBody(
 }
 
 /**
- * Reads a strict JSON body of at most `limit` bytes (`FORM_BODY_BYTES` unless the route
- * takes a policy document). Returns the parsed value, or the error response.
+ * Reads a UTF-8 text body of at most `limit` bytes (`FORM_BODY_BYTES` unless the route
+ * takes a policy document). Returns the text, or the error response.
  */
-export async function readJsonBody(
+export async function readTextBody(
   request: Request,
   limit = FORM_BODY_BYTES,
-): Promise<{ value: unknown } | { error: Response }> {
+): Promise<{ text: string } | { error: Response }> {
   const body = await readBodyBytes(request, limit);
   if ("error" in body) return body;
-  const { bytes } = body;
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body.bytes);
   } catch {
     return { error: adminError(400, "invalid_json", "request body is not UTF-8 text; send a JSON document") };
   }
   if (text.trim() === "") {
     return { error: adminError(400, "invalid_json", "request body is empty; send a JSON document") };
   }
-  // Strict: a duplicated key would otherwise silently keep its last value (see policy/json.ts).
-  const parsed = parseJsonStrict(text);
-  if (parsed.ok) return { value: parsed.value };
-  const [first] = parsed.errors;
-  if (parsed.errors.length === 1 && first?.path === "$" && first.message.startsWith("not valid JSON")) {
-    return {
-      error: adminError(
-        400,
-        "invalid_json",
-        `request body is ${first.message}; send the policy document as JSON with content-type: application/json`,
-      ),
-    };
-  }
-  return {
-    error: adminError(
+  return { text };
+}
+
+/**
+ * The 400 for a body that is not JSON, or JSON that would not mean what it says (a
+ * duplicated key, `__proto__`, deep nesting): nothing is stored. A syntax error names its
+ * line and column, and `errors[0]` carries the line with a caret (`excerpt`).
+ */
+export function invalidJson(errors: PolicyProblem[]): Response {
+  const [first] = errors;
+  if (errors.length === 1 && first?.path === "$" && first.message.startsWith("not valid JSON")) {
+    return adminError(
       400,
       "invalid_json",
-      `request body has ${parsed.errors.length} problem(s) JSON.parse would hide (${first?.path}: ${first?.message}); nothing was stored`,
-      { errors: parsed.errors },
-    ),
-  };
+      `request body is ${first.message}; send the policy document as JSON with content-type: application/json`,
+      { errors },
+    );
+  }
+  return adminError(
+    400,
+    "invalid_json",
+    `request body has ${errors.length} problem(s) JSON.parse would hide (${first?.path}: ${first?.message}); nothing was stored`,
+    { errors },
+  );
+}
+
+/** Reads a strict JSON body (see `parseJsonStrict`) of at most `limit` bytes; the value, or the error response. */
+export async function readJsonBody(
+  request: Request,
+  limit = FORM_BODY_BYTES,
+): Promise<{ value: unknown } | { error: Response }> {
+  const body = await readTextBody(request, limit);
+  if ("error" in body) return body;
+  const parsed = parseJsonStrict(body.text);
+  return parsed.ok ? { value: parsed.value } : { error: invalidJson(parsed.errors) };
 }

@@ -21,10 +21,10 @@ import {
   sha256Hex,
   type WriteResult,
 } from "../policy/history";
-import { validatePolicy } from "../policy/schema";
+import { type ParsedPolicy, parsePolicy } from "../policy/parse";
 import { invalidatePolicy } from "../policy/store";
 import { adminActor } from "./auth";
-import { adminError, POLICY_BODY_BYTES, readJsonBody } from "./http";
+import { adminError, invalidJson, POLICY_BODY_BYTES, readJsonBody, readTextBody } from "./http";
 import { kvStorage } from "./kv-storage";
 import { serialised } from "./lock";
 
@@ -43,18 +43,7 @@ export function rollbackStored(
   by: string,
   pre: Precondition,
 ): Promise<WriteResult> {
-  return serialised(() =>
-    rollbackPolicy(
-      kvStorage(kv),
-      version,
-      (doc) => {
-        const r = validatePolicy(doc);
-        return r.ok ? [] : r.errors;
-      },
-      { by, now: new Date() },
-      pre,
-    ),
-  );
+  return serialised(() => rollbackPolicy(kvStorage(kv), version, { by, now: new Date() }, pre));
 }
 
 function precondition(c: AdminContext): Precondition {
@@ -127,10 +116,17 @@ async function storedVersion(c: AdminContext, version: string): Promise<Response
   });
 }
 
+/** The body as a policy, through the same `parsePolicy` the gate's store reads KV with. */
+async function policyBody(c: AdminContext): Promise<ParsedPolicy | { error: Response }> {
+  const body = await readTextBody(c.req.raw, POLICY_BODY_BYTES);
+  if ("error" in body) return body;
+  const result = parsePolicy(body.text);
+  return !result.ok && result.stage !== "schema" ? { error: invalidJson(result.errors) } : result;
+}
+
 policyRoutes.put("/policy", async (c) => {
-  const body = await readJsonBody(c.req.raw, POLICY_BODY_BYTES);
-  if ("error" in body) return body.error;
-  const result = validatePolicy(body.value);
+  const result = await policyBody(c);
+  if ("error" in result) return result.error;
   if (!result.ok) {
     return invalid(
       result.errors,
@@ -146,9 +142,8 @@ policyRoutes.put("/policy", async (c) => {
 });
 
 policyRoutes.post("/policy/validate", async (c) => {
-  const body = await readJsonBody(c.req.raw, POLICY_BODY_BYTES);
-  if ("error" in body) return body.error;
-  const result = validatePolicy(body.value);
+  const result = await policyBody(c);
+  if ("error" in result) return result.error;
   if (!result.ok) return invalid(result.errors, `the policy is invalid (${result.errors.length} problems)`);
   const sha256 = await sha256Hex(canonicalPolicy(result.policy));
   return c.json({ ok: true, version: result.policy.version, sha256 });

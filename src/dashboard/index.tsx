@@ -3,7 +3,7 @@
  * session cookie (see ./session.ts), not behind the admin API's bearer token. Absent
  * (404) while ADMIN_TOKEN is unset, like the rest of the admin prefix. Every state change
  * is a POST carrying the session's CSRF token; the rollback runs the admin API's own
- * `rollbackPolicy` under the same write lock.
+ * `rollbackStored` under the same write lock.
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -17,7 +17,8 @@ import { type GateEnv, readConfig } from "../config";
 import { rowsCsv } from "../ledger/report";
 import { log } from "../log";
 import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } from "../policy/history";
-import { type PolicyDocument, validatePolicy } from "../policy/schema";
+import { parsePolicy } from "../policy/parse";
+import type { PolicyDocument } from "../policy/schema";
 import { getPolicy, invalidatePolicy } from "../policy/store";
 import { HTML_HEADERS } from "./layout";
 import { Exposure } from "./pages/exposure";
@@ -185,12 +186,8 @@ async function storedDocument(kv: KVNamespace, version: string): Promise<string 
 /** A stored document as a policy, or null when it is absent or no longer validates. */
 function policyDoc(text: string | null | undefined): PolicyDocument | null {
   if (text == null) return null;
-  try {
-    const result = validatePolicy(JSON.parse(text));
-    return result.ok ? result.policy : null;
-  } catch {
-    return null;
-  }
+  const result = parsePolicy(text);
+  return result.ok ? result.policy : null;
 }
 
 /** `region-gate policy diff` from `before` to `after`, the same lines the CLI prints. */

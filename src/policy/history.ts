@@ -12,6 +12,7 @@
  * newline, keys in the order the author wrote them. So the same document pushed from a
  * file, from the admin API or from a rollback is the same bytes with the same ETag.
  */
+import { policyTextProblems } from "./parse";
 import type { PolicyDocument } from "./schema";
 
 /** KV key of the active policy. */
@@ -282,13 +283,14 @@ export function pushPolicy(
 }
 
 /**
- * Makes a stored version active again, byte for byte. `validate` re-checks it, because
- * the schema may have moved on since it was stored.
+ * Makes a stored version active again, byte for byte. Its text is re-checked with
+ * `parsePolicy`, the gate's own reader: the schema may have moved on since it was stored,
+ * and an entry written by hand (a duplicated key, say) must not become an active policy the
+ * gate would refuse to load, silently keeping the old one.
  */
 export async function rollbackPolicy(
   storage: PolicyStorage,
   version: string,
-  validate: (doc: unknown) => Array<{ path: string; message: string }>,
   actor: Actor,
   pre: Precondition = null,
 ): Promise<WriteResult> {
@@ -301,12 +303,7 @@ export async function rollbackPolicy(
       message: `no stored policy has version ${JSON.stringify(version)}; \`region-gate policy history\` (or GET /__region-gate/policy/history) lists the stored versions`,
     };
   }
-  let errors: Array<{ path: string; message: string }>;
-  try {
-    errors = validate(JSON.parse(stored.value));
-  } catch (e) {
-    errors = [{ path: "$", message: `stored document is not JSON: ${(e as Error).message}` }];
-  }
+  const errors = policyTextProblems(stored.value);
   if (errors.length > 0) {
     return {
       ok: false,

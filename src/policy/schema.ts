@@ -11,6 +11,10 @@ export interface PolicyProblem {
   /** JSON path of the offending value, e.g. `$.enforcement.regions.CN.blockFrom`. */
   path: string;
   message: string;
+  /** For text that is not JSON: where it stops being JSON (1-based), and that line with a caret. */
+  line?: number;
+  column?: number;
+  excerpt?: string;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;

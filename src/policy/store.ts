@@ -5,10 +5,9 @@
  * isolate that never loaded one reports `null`, and the gate then applies `FAIL_MODE`.
  */
 import { log } from "../log";
-import { type CompiledPolicy, compilePolicy } from "./compile";
+import type { CompiledPolicy } from "./compile";
 import { POLICY_KEY } from "./history";
-import { parseJsonStrict } from "./json";
-import { validatePolicy } from "./schema";
+import { parsePolicy } from "./parse";
 
 /** KV key of the active policy; history lives under `policy@<version>` (see ./history.ts). */
 export { POLICY_KEY };
@@ -79,22 +78,18 @@ const describe = (problems: { path: string; message: string }[]) =>
 
 /** Parses (strictly: a duplicated key must not silently win), validates and compiles; or says why not. */
 function compileDocument(raw: string): CompiledPolicy | Problem {
-  const parsed = parseJsonStrict(raw);
-  if (!parsed.ok) {
-    const syntax = parsed.errors.length === 1 && parsed.errors[0]!.message.startsWith("not valid JSON");
-    return {
-      kind: syntax ? "invalid_json" : "invalid_policy",
-      detail: `KV key "${POLICY_KEY}" is not acceptable JSON: ${describe(parsed.errors)}`,
-    };
-  }
-  const result = validatePolicy(parsed.value);
-  if (!result.ok) {
+  const result = parsePolicy(raw);
+  if (result.ok) return result.compiled;
+  if (result.stage === "schema") {
     return {
       kind: "invalid_policy",
       detail: `KV key "${POLICY_KEY}" holds an invalid policy: ${describe(result.errors)}`,
     };
   }
-  return compilePolicy(result.policy);
+  return {
+    kind: result.stage === "syntax" ? "invalid_json" : "invalid_policy",
+    detail: `KV key "${POLICY_KEY}" is not acceptable JSON: ${describe(result.errors)}`,
+  };
 }
 
 async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {

@@ -3,7 +3,9 @@
  * `--json`, `push`), the admin API, and the gate's store reading KV.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { parsePolicy } from "../../src/policy/parse";
 import { livePolicy } from "../fixtures/policies";
+import { POLICY_TEXTS } from "../fixtures/policy-texts";
 import { policyFile, runInProcess } from "./cli-run";
 import { startGate, startOrigin, TEST_ADMIN_TOKEN, type TestGate, type TestOrigin } from "./harness";
 
@@ -46,4 +48,39 @@ describe("a document that is not safe to serve", () => {
     expect(push.code).toBe(1);
     expect(await gate.kv.get("policy")).toBeNull();
   });
+});
+
+describe.each(POLICY_TEXTS)("$name: the CLI answers as parsePolicy and the gate do", ({ text, version }) => {
+  const expected = parsePolicy(text);
+
+  test("policy validate, validate --json and push", async () => {
+    const file = await policyFile(text);
+    const plain = await runInProcess(["policy", "validate", file]);
+    expect(plain.code).toBe(expected.ok ? 0 : 1);
+    if (!expected.ok) for (const e of expected.errors) expect(plain.stderr).toContain(e.message);
+
+    const json = await runInProcess(["policy", "validate", file, "--json"]);
+    expect(json.code).toBe(expected.ok ? 0 : 1);
+    expect(JSON.parse(json.stdout)).toEqual(
+      expected.ok ? { ok: true, version } : { ok: false, errors: expected.errors },
+    );
+
+    const push = await runInProcess(["policy", "push", file, "--yes"], { env: remote });
+    expect(push.code).toBe(expected.ok ? 0 : 1);
+    const put = await gate.fetch("/__region-gate/policy/validate", {
+      method: "POST",
+      body: text,
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+    });
+    expect(put.status).toBe(expected.ok ? 200 : expected.stage === "schema" ? 422 : 400);
+    if (!expected.ok) expect(((await put.json()) as { errors: unknown }).errors).toEqual(expected.errors);
+  });
+});
+
+test("a syntax error names line and column and shows the line with a caret", async () => {
+  const broken = POLICY_TEXTS.find((c) => c.version === "text.syntax")!.text;
+  const r = await runInProcess(["policy", "validate", await policyFile(broken)]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/policy\.json is not valid JSON at line 3, column 3: expected ',' or '}'/);
+  expect(r.stderr).toContain('    3 |   "version": "text.syntax",\n      |   ^\n');
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseJsonStrict } from "../../src/policy/json";
+import { locateSyntaxError, parseJsonStrict } from "../../src/policy/json";
 import { validatePolicy } from "../../src/policy/schema";
 import { specPolicy } from "../fixtures/policies";
 import { validPolicy } from "./fuzz-arbitraries";
@@ -122,5 +122,63 @@ describe("unicode tricks in codes are refused by the validator", () => {
   it("refuses an own __proto__ key that JSON.parse produced", () => {
     const doc = JSON.parse('{"schema":1,"version":"x","supported":[],"__proto__":{"mode":"monitor"}}');
     expect(validatePolicy(doc).ok).toBe(false);
+  });
+});
+
+describe("syntax errors say where: line, column and the line with a caret", () => {
+  it.each([
+    ['{\n  "a": 1\n  "b": 2\n}', 3, 3, "expected ',' or '}'"],
+    ['{"a":1,}', 1, 8, "trailing comma"],
+    ["[1,]", 1, 4, "trailing comma"],
+    ['{"a":', 1, 6, "ends too early"],
+    ["", 1, 1, "ends too early"],
+    ['{"a":tru}', 1, 6, "unexpected"],
+    ["{'a':1}", 1, 2, "double-quoted"],
+    ['{"a":"x\ny"}', 1, 8, "control character"],
+    ['{"a":"\\q"}', 1, 7, "invalid escape"],
+    ['{"a":1} x', 1, 9, "after the end"],
+    ['{\r\n"a": 1,\r\n"b" 2}', 3, 5, "expected ':'"],
+  ])("%j: line %i, column %i", (text, line, column, reason) => {
+    const result = parseJsonStrict(text);
+    expect(result.ok).toBe(false);
+    const [problem] = result.ok ? [] : result.errors;
+    expect(problem).toMatchObject({ path: "$", line, column });
+    expect(problem!.message).toContain(`not valid JSON at line ${line}, column ${column}: `);
+    expect(problem!.message).toContain(reason);
+    const [shown, caret] = problem!.excerpt!.split("\n") as [string, string];
+    expect(shown.startsWith(`${line} | `)).toBe(true);
+    expect(caret.indexOf("^") - caret.indexOf("|")).toBe(column + 1);
+  });
+
+  it("cuts a long (minified) line around the error and keeps the caret under it", () => {
+    const text = `{"a":"${"x".repeat(500)}" "b":1}`;
+    const problem = (parseJsonStrict(text) as { errors: Array<{ column: number; excerpt: string }> })
+      .errors[0]!;
+    expect(problem.column).toBe(509);
+    const [shown, caret] = problem.excerpt.split("\n") as [string, string];
+    expect(shown.length).toBeLessThan(140);
+    expect(shown[caret.indexOf("^")]).toBe('"');
+    expect(shown[caret.indexOf("^") - 1]).toBe(" ");
+  });
+
+  it("finds an error exactly when JSON.parse does, on mutated JSON", () => {
+    const mutated = fc
+      .tuple(fc.json(), fc.nat(), fc.constantFrom("", ",", "}", "]", '"', ":", "\n", "x", "0", "\\"))
+      .map(([json, at, insert]) => {
+        const i = at % (json.length + 1);
+        return json.slice(0, i) + insert + json.slice(i + (at % 3 === 0 ? 1 : 0));
+      });
+    fc.assert(
+      fc.property(mutated, (text) => {
+        let valid = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          valid = false;
+        }
+        expect(locateSyntaxError(text) === null).toBe(valid);
+      }),
+      { seed: 47, numRuns: 5000 },
+    );
   });
 });
