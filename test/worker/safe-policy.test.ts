@@ -158,9 +158,9 @@ describe("a policy that validates is safe to serve", () => {
           seen.add(res.headers.get("x-region-gate-decision") ?? (res.status === 200 ? "pass" : "?"));
         }
       }),
-      { seed: 20240709, numRuns: 150, includeErrorInReport: true },
+      { seed: 20240709, numRuns: 60, includeErrorInReport: true },
     );
-    expect(accepted).toBeGreaterThan(40);
+    expect(accepted).toBeGreaterThan(15);
     // The property covered every kind of answer, not just passes.
     expect([...seen].sort()).toEqual(expect.arrayContaining(["block", "monitor", "observe", "pass", "warn"]));
   }, 60_000);
