@@ -3,7 +3,7 @@
  * instant → decision and the rule that produced it. No I/O, so the worker, the admin
  * `explain` route and the CLI all share it.
  */
-import { addressInCidr, parseIpv4 } from "./policy/cidr";
+import { findCidrExemption } from "./policy/cidr-index";
 import type { CompiledPolicy, CompiledWindow } from "./policy/compile";
 
 export type Decision =
@@ -156,11 +156,8 @@ function exemption(policy: CompiledPolicy, facts: RequestFacts, now: number): st
     const until = policy.keyExemptions.get(facts.fingerprint);
     if (until !== undefined && now < until) return `exemptions[apiKeyFingerprint=${facts.fingerprint}]`;
   }
-  if (facts.ip && policy.cidrExemptions.length > 0) {
-    const v4 = parseIpv4(facts.ip);
-    for (const e of policy.cidrExemptions) {
-      if (now < e.until && addressInCidr(e.cidr, facts.ip, v4)) return e.rule;
-    }
+  if (facts.ip && policy.cidrExemptions.size > 0) {
+    return findCidrExemption(policy.cidrExemptions, facts.ip, now)?.rule ?? null;
   }
   return null;
 }

@@ -88,7 +88,7 @@ export function overviewData(
     supported: policy.supported.size,
     carvedOut: policy.unsupportedSubdivisions.size,
     enforcedRegions: policy.windows.size,
-    exemptions: policy.keyExemptions.size + policy.cidrExemptions.length,
+    exemptions: policy.keyExemptions.size + policy.cidrExemptions.size,
     unknownCountry: policy.unknownBlock ? "block" : "allow",
     tor: policy.torBlock ? "block" : "allow",
     scope: { include: policy.include, exclude: policy.exclude },

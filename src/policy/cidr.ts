@@ -61,8 +61,8 @@ export function parseIp(text: string): bigint | null {
 export interface Cidr {
   base: bigint;
   mask: bigint;
-  /** For an IPv4 block, the same block as 32-bit numbers: the hot path avoids bigints. */
-  v4?: { base: number; mask: number };
+  /** Written as an IPv4 block (`198.51.100.0/24`), held here in its IPv4-mapped form. */
+  family: 4 | 6;
   /** False for an IPv6 block that cannot contain any IPv4(-mapped) address. */
   holdsV4: boolean;
 }
@@ -86,23 +86,6 @@ export function parseCidr(text: string): Cidr | string {
   const prefix = Number(prefixText) + (isV6 ? 0 : 96);
   const mask = prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
   if ((addr & mask) !== addr) return "host bits are set; use the network address (e.g. 10.0.0.0/8)";
-  if (isV6) return { base: addr, mask, holdsV4: (V4_MAPPED & mask) === (addr & ~0xffffffffn) };
-  const bits = Number(prefixText);
-  const mask4 = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return { base: addr, mask, holdsV4: true, v4: { base: Number(addr & 0xffffffffn), mask: mask4 } };
-}
-
-/** True when `ip` (parsed with `parseIp`) lies inside `cidr`. */
-export function cidrContains(cidr: Cidr, ip: bigint): boolean {
-  return (ip & cidr.mask) === cidr.base;
-}
-
-/**
- * True when the address text lies inside `cidr`. IPv4 clients against IPv4 blocks compare
- * 32-bit numbers; everything else goes through the 128-bit form.
- */
-export function addressInCidr(cidr: Cidr, address: string, v4: number | null): boolean {
-  if (v4 !== null && cidr.v4) return (v4 & cidr.v4.mask) >>> 0 === cidr.v4.base;
-  const ip = parseIp(address);
-  return ip !== null && cidrContains(cidr, ip);
+  if (isV6) return { base: addr, mask, family: 6, holdsV4: (V4_MAPPED & mask) === (addr & ~0xffffffffn) };
+  return { base: addr, mask, family: 4, holdsV4: true };
 }

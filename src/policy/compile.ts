@@ -3,6 +3,7 @@
  * request costs a few Set/Map lookups and number comparisons.
  */
 import { type Cidr, parseCidr } from "./cidr";
+import { buildCidrIndex, type CidrIndex } from "./cidr-index";
 import type { PolicyDocument } from "./schema";
 
 export const DEFAULT_ERROR_MESSAGE = "Country, region, or territory not supported";
@@ -31,7 +32,8 @@ export interface CompiledPolicy {
   include: readonly string[];
   exclude: readonly string[];
   keyExemptions: ReadonlyMap<string, number>;
-  cidrExemptions: ReadonlyArray<{ cidr: Cidr; until: number; text: string; rule: string }>;
+  /** CIDR exemptions as a lookup table (see ./cidr-index.ts): one search per request. */
+  cidrExemptions: CidrIndex;
   identityHeaders: readonly string[];
   errorMessage: string;
   docsUrl: string | null;
@@ -101,14 +103,16 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
         .filter((e) => e.apiKeyFingerprint)
         .map((e) => [e.apiKeyFingerprint!, instant(e.until) ?? Number.POSITIVE_INFINITY]),
     ),
-    cidrExemptions: (doc.exemptions ?? [])
-      .filter((e) => e.cidr)
-      .map((e) => ({
-        cidr: parseCidr(e.cidr!) as Cidr,
-        until: instant(e.until) ?? Number.POSITIVE_INFINITY,
-        text: e.cidr!,
-        rule: `exemptions[cidr=${e.cidr}]`,
-      })),
+    cidrExemptions: buildCidrIndex(
+      (doc.exemptions ?? [])
+        .filter((e) => e.cidr)
+        .map((e) => ({
+          cidr: parseCidr(e.cidr!) as Cidr,
+          until: instant(e.until) ?? Number.POSITIVE_INFINITY,
+          text: e.cidr!,
+          rule: `exemptions[cidr=${e.cidr}]`,
+        })),
+    ),
     identityHeaders: doc.identity?.headers ?? [],
     errorMessage,
     docsUrl: doc.error?.docsUrl ?? null,
