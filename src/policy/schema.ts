@@ -1,7 +1,8 @@
 /**
  * The policy document (SPEC section 2, schema 1): one valibot schema for shapes and
- * codes, plus cross-field rules valibot cannot express per field. The worker, the admin
- * API and the CLI all validate through `validatePolicy`, so their error lists agree.
+ * codes, plus cross-field rules valibot cannot express per field. Policy text reaches it
+ * only through `parsePolicy` (./parse.ts), so the worker, the admin API, the dashboard and
+ * the CLI give the same error lists.
  */
 import * as v from "valibot";
 import { parseCidr } from "./cidr";
