@@ -15,6 +15,8 @@ declare namespace Cloudflare {
 		EXPOSURE_FLUSH_SECONDS: string;
 		ADMIN_TOKEN: string;
 		IDENTITY_SALT: string;
+		EXPOSURE_MAX_CUSTOMERS: string;
+		EXPOSURE_SHARD_CALLS_PER_SECOND: string;
 		EXPOSURE: DurableObjectNamespace<import("./src/index").ExposureLedger>;
 	}
 }

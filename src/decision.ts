@@ -40,15 +40,6 @@ export interface Verdict {
   window?: CompiledWindow;
 }
 
-/** Decisions that count as traffic from an unsupported region (SPEC section 6). */
-export const EXPOSURE_DECISIONS: ReadonlySet<Decision> = new Set([
-  "observe",
-  "warn",
-  "block",
-  "monitor",
-  "exempt",
-]);
-
 /** Decodes `%XX` escapes of ASCII characters only; never throws on malformed or non-UTF-8 escapes. */
 function decodeAscii(path: string): string {
   return path.replace(/%([0-7][0-9a-fA-F])/g, (_, hex: string) =>

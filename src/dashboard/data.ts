@@ -1,19 +1,12 @@
 /**
- * What the dashboard reads: the ledger through the same shard stubs and report functions
- * as `GET /__region-gate/exposure` (so the CSV here is byte for byte the CLI's), and
- * per-day series and top-customer lists computed from those rows.
+ * What the dashboard reads: per-region summaries, per-day series and the top customers,
+ * computed in SQL in each ledger shard (src/ledger/client.ts), never every row; and the
+ * CSV download, streamed page by page in the format of `GET /__region-gate/exposure`.
  */
-import type { LedgerFilter } from "../ledger/ledger-do";
-import { shardStub, shardsFor } from "../ledger/model";
-import { type ExposureRow, identityText, toRows } from "../ledger/report";
+import { readExposure, readRegionDays, readRegionSummary, readTopCustomers } from "../ledger/client";
+import { identityText, MAX_PAGE_ROWS, rowsCsv } from "../ledger/report";
+import type { LedgerFilter, LedgerRegionDay, LedgerRegionSummary, LedgerTopCustomer } from "../ledger/wire";
 import { DAY_MS } from "./phase";
-
-/** Ledger rows in `filter`, read from every shard (or the region's one). */
-export async function readRows(env: Env, filter: LedgerFilter): Promise<ExposureRow[]> {
-  const shards = shardsFor(filter.region);
-  const groups = await Promise.all(shards.map((s) => shardStub(env, s).rows(filter)));
-  return toRows(groups.flat());
-}
 
 /** Every UTC day from `from` to `to`, inclusive. */
 export function daysBetween(from: string, to: string): string[] {
@@ -38,6 +31,7 @@ export interface RegionExposure {
 
 export interface CustomerTotal {
   fingerprint: string;
+  /** `name=value;…` as in the CSV. */
   identity: string;
   requests: number;
   blocked: number;
@@ -46,64 +40,78 @@ export interface CustomerTotal {
 }
 
 /**
- * Per-region series and totals, busiest region first. A customer is a distinct
- * (fingerprint, identity), as in the ledger's own summary.
+ * Per-region totals, series and top customers from the ledger's summary reads, busiest
+ * region first. A customer is a distinct (fingerprint, identity).
  */
-export function byRegion(rows: readonly ExposureRow[], days: readonly string[], topN = 10): RegionExposure[] {
+export function byRegion(
+  summary: readonly LedgerRegionSummary[],
+  perDay: readonly LedgerRegionDay[],
+  top: readonly LedgerTopCustomer[],
+  days: readonly string[],
+): RegionExposure[] {
   const index = new Map(days.map((d, i) => [d, i]));
-  const regions = new Map<
-    string,
-    { r: RegionExposure; customers: Map<string, CustomerTotal>; perDay: Set<string>[] }
-  >();
-  for (const row of rows) {
-    const i = index.get(row.day);
-    let entry = regions.get(row.region);
-    if (!entry) {
-      entry = {
-        r: {
-          region: row.region,
-          requests: 0,
-          blocked: 0,
-          customers: 0,
-          requestsPerDay: days.map(() => 0),
-          customersPerDay: [],
-          top: [],
-        },
-        customers: new Map(),
-        perDay: days.map(() => new Set<string>()),
-      };
-      regions.set(row.region, entry);
-    }
-    const identity = identityText(row.identity);
-    const who = `${row.fingerprint} ${identity}`;
-    entry.r.requests += row.requests;
-    entry.r.blocked += row.blocked;
-    if (i !== undefined) {
-      entry.r.requestsPerDay[i] = (entry.r.requestsPerDay[i] ?? 0) + row.requests;
-      entry.perDay[i]?.add(who);
-    }
-    const c = entry.customers.get(who) ?? {
-      fingerprint: row.fingerprint,
-      identity,
-      requests: 0,
-      blocked: 0,
-      days: 0,
-      lastDay: row.day,
-    };
-    c.requests += row.requests;
-    c.blocked += row.blocked;
-    c.days += 1;
-    if (row.day > c.lastDay) c.lastDay = row.day;
-    entry.customers.set(who, c);
+  const regions = new Map<string, RegionExposure>();
+  for (const s of summary) {
+    regions.set(s.region, {
+      region: s.region,
+      requests: s.requests,
+      blocked: s.blocked,
+      customers: s.customers,
+      requestsPerDay: days.map(() => 0),
+      customersPerDay: days.map(() => 0),
+      top: [],
+    });
   }
-  return [...regions.values()]
-    .map(({ r, customers, perDay }) => ({
-      ...r,
-      customers: customers.size,
-      customersPerDay: perDay.map((s) => s.size),
-      top: [...customers.values()]
-        .sort((a, b) => b.requests - a.requests || (a.fingerprint < b.fingerprint ? -1 : 1))
-        .slice(0, topN),
-    }))
-    .sort((a, b) => b.requests - a.requests || (a.region < b.region ? -1 : 1));
+  for (const d of perDay) {
+    const r = regions.get(d.region);
+    const i = index.get(d.day);
+    if (!r || i === undefined) continue;
+    r.requestsPerDay[i] = d.requests;
+    r.customersPerDay[i] = d.customers;
+  }
+  for (const t of top) {
+    regions.get(t.region)?.top.push({
+      fingerprint: t.fingerprint,
+      identity: identityText(JSON.parse(t.identity) as Record<string, string>),
+      requests: t.requests,
+      blocked: t.blocked,
+      days: t.days,
+      lastDay: t.lastDay,
+    });
+  }
+  return [...regions.values()].sort((a, b) => b.requests - a.requests || (a.region < b.region ? -1 : 1));
+}
+
+/** The exposure page's data: three summary reads per shard, whatever the number of rows. */
+export async function readRegionExposure(
+  env: Env,
+  filter: LedgerFilter,
+  days: readonly string[],
+  topN = 10,
+): Promise<RegionExposure[]> {
+  const [summary, perDay, top] = await Promise.all([
+    readRegionSummary(env, filter),
+    readRegionDays(env, filter),
+    readTopCustomers(env, filter, topN),
+  ]);
+  return byRegion(summary, perDay, top, days);
+}
+
+/**
+ * The rows CSV of `filter`, byte for byte `GET /exposure?format=csv` pages joined (one
+ * header), read one page at a time as the download is consumed.
+ */
+export function exposureCsvStream(env: Env, filter: LedgerFilter): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let cursor: string | null = null;
+  let started = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const page = await readExposure(env, filter, { limit: MAX_PAGE_ROWS, cursor });
+      controller.enqueue(encoder.encode(rowsCsv(page.rows, !started)));
+      started = true;
+      cursor = page.next;
+      if (cursor === null) controller.close();
+    },
+  });
 }

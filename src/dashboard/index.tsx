@@ -14,12 +14,12 @@ import { readFormBody } from "../admin/http";
 import { kvStorage } from "../admin/kv-storage";
 import { rollbackStored } from "../admin/policy";
 import { type GateEnv, readConfig } from "../config";
-import { rowsCsv } from "../ledger/report";
 import { log } from "../log";
 import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } from "../policy/history";
 import { parsePolicy } from "../policy/parse";
 import type { PolicyDocument } from "../policy/schema";
 import { getPolicy, invalidatePolicy } from "../policy/store";
+import { exposureCsvStream } from "./data";
 import { HTML_HEADERS } from "./layout";
 import { Exposure } from "./pages/exposure";
 import { ConfirmRollback, History, VersionPage } from "./pages/history";
@@ -159,7 +159,8 @@ dashboard.get("/exposure.csv", async (c) => {
   const view = await exposureView(c.env, new URL(c.req.url).searchParams, Date.now(), { rowsOnly: true });
   if (view.error) return c.html(<Exposure v={view} csrf={c.var.csrf} />, 400);
   const name = `exposure-${view.from}-${view.to}${view.region ? `-${view.region}` : ""}.csv`;
-  return c.body(rowsCsv(view.rows ?? []), 200, {
+  if (!view.filter) return c.html(<Exposure v={view} csrf={c.var.csrf} />, 400);
+  return c.body(exposureCsvStream(c.env, view.filter), 200, {
     "content-type": "text/csv; charset=utf-8",
     "content-disposition": `attachment; filename="${name}"`,
   });

@@ -2,14 +2,13 @@
  * The data behind each dashboard page, computed from the compiled policy, the active
  * key's metadata and the ledger. Pure where possible, so the pages stay plain templates.
  */
-
 import { parseInstant } from "../explain";
-import type { ExposureRow } from "../ledger/report";
 import { parseExposureQuery } from "../ledger/report";
+import type { LedgerFilter } from "../ledger/wire";
 import { countryCodes } from "../policy/codes";
 import type { CompiledPolicy } from "../policy/compile";
 import type { Activation, ActiveMeta, HistoryEntry } from "../policy/history";
-import { byRegion, daysBetween, type RegionExposure, readRows } from "./data";
+import { daysBetween, type RegionExposure, readRegionExposure } from "./data";
 import { milestones, phasesAt } from "./map-data";
 import type { HistoryEvent } from "./pages/history";
 import type { MapView } from "./pages/map";
@@ -125,14 +124,15 @@ const DEFAULT_DAYS = 30;
 
 /**
  * Parses the exposure page's query with the admin route's own parser (defaults: the last
- * 30 days) and reads the ledger. `rowsOnly` skips the per-region series (for the CSV).
+ * 30 days) and reads the ledger's summaries. `rowsOnly` only parses (for the CSV download,
+ * which streams the rows of `filter`).
  */
 export async function exposureView(
   env: Env,
   query: URLSearchParams,
   now: number,
   options: { rowsOnly?: boolean } = {},
-): Promise<ExposureView & { rows?: ExposureRow[] }> {
+): Promise<ExposureView & { filter?: LedgerFilter }> {
   const to = query.get("to") || new Date(now).toISOString().slice(0, 10);
   const from =
     query.get("from") ||
@@ -149,9 +149,8 @@ export async function exposureView(
       error: `from ${from} to ${to} is ${days.length} days; charts show at most ${MAX_CHART_DAYS}`,
     };
   }
-  const rows = await readRows(env, parsed.filter);
-  if (options.rowsOnly) return { ...base, rows };
-  return { ...base, days, regions: byRegion(rows, days) };
+  if (options.rowsOnly) return { ...base, filter: parsed.filter };
+  return { ...base, days, regions: await readRegionExposure(env, parsed.filter, days) };
 }
 
 /**

@@ -2,8 +2,9 @@
  * The request path: policy → decision → 403 or stream through to the origin.
  */
 import { type GateEnv, readConfig } from "../config";
-import { climbsAboveRoot, decide, EXPOSURE_DECISIONS, type Verdict } from "../decision";
+import { climbsAboveRoot, decide, type Verdict } from "../decision";
 import { requestFingerprint } from "../fingerprint";
+import { isLedgerDecision } from "../ledger/model";
 import { recordExposure } from "../ledger/recorder";
 import { getPolicy } from "../policy/store";
 import { afterBody } from "./drain";
@@ -46,13 +47,13 @@ export async function gate(
   };
   const now = Date.now();
   let verdict: Verdict = decide(policy, facts, now);
-  if (EXPOSURE_DECISIONS.has(verdict.decision) && policy.keyExemptions.size > 0) {
+  if (isLedgerDecision(verdict.decision) && policy.keyExemptions.size > 0) {
     // Only requests from unsupported regions pay for the HMAC.
     facts.fingerprint = await requestFingerprint(request, env.IDENTITY_SALT);
     if (facts.fingerprint) verdict = decide(policy, facts, now);
   }
 
-  if (EXPOSURE_DECISIONS.has(verdict.decision)) {
+  if (isLedgerDecision(verdict.decision)) {
     recordExposure(ctx, env, policy, verdict, request, facts.fingerprint);
   }
   if (verdict.decision === "block") return afterBody(request, blocked(policy, verdict));

@@ -7,56 +7,34 @@ import { DurableObject } from "cloudflare:workers";
 import { log } from "../log";
 import {
   BATCH_MEMORY_MS,
+  DEFAULT_MAX_CUSTOMERS,
   DEFAULT_RETENTION_DAYS,
-  LEDGER_DECISIONS,
-  type LedgerDecision,
+  DEFAULT_SHARD_CALLS_PER_SECOND,
   type LedgerEnv,
-  type LedgerTuple,
   numberVar,
+  OVERFLOW,
+  OVERFLOW_IDENTITY,
   utcDay,
 } from "./model";
+import {
+  LEDGER_DECISIONS,
+  type LedgerDecision,
+  type LedgerFilter,
+  type LedgerGroup,
+  type LedgerRegionDay,
+  type LedgerRegionSummary,
+  type LedgerTopCustomer,
+  type LedgerTuple,
+  type RecordResult,
+  type RowKey,
+  type ShardStats,
+} from "./wire";
 
 const DAY_MS = 86_400_000;
 /** Stale batch ids are pruned at most this often, from `record`, so the table stays small. */
 const PRUNE_EVERY_MS = 60_000;
-
-/** Filters of a read; days are inclusive `YYYY-MM-DD`. */
-export interface LedgerFilter {
-  from: string;
-  to: string;
-  region?: string;
-  decisions?: readonly LedgerDecision[];
-}
-
-/** One row per (day, region, fingerprint, identity), counts per decision. */
-export interface LedgerGroup {
-  day: string;
-  region: string;
-  fingerprint: string;
-  /** Canonical identity JSON (see `identityOf`). */
-  identity: string;
-  decisions: Record<LedgerDecision, number>;
-}
-
-/** Per-region totals of one shard. */
-export interface LedgerRegionSummary {
-  region: string;
-  customers: number;
-  requests: number;
-  blocked: number;
-  firstDay: string;
-  lastDay: string;
-}
-
-/** What `stats()` reports for one shard. */
-export interface ShardStats {
-  rows: number;
-  firstDay: string | null;
-  lastDay: string | null;
-  /** Batches applied in the last hour: the Durable Object calls the recorders made. */
-  flushesLastHour: number;
-  databaseBytes: number;
-}
+/** Isolates count as callers for at least this long after their last flush. */
+const CALLER_WINDOW_MS = 60_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS exposure (
@@ -73,15 +51,20 @@ CREATE TABLE IF NOT EXISTS batches (
   at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS batches_at ON batches (at);
+CREATE INDEX IF NOT EXISTS exposure_customer ON exposure (fingerprint, identity, region, day);
 `;
+// exposure_customer serves the read order (customer by customer) and per-fingerprint reads.
+// It holds no count, so an upsert of a known row touches only the table; a new row writes
+// one index entry too. Added in place by CREATE INDEX IF NOT EXISTS: rows written before
+// it stay readable, no migration step.
 
 const PIVOT = LEDGER_DECISIONS.map((d) => `SUM(CASE decision WHEN '${d}' THEN n ELSE 0 END) AS ${d}`).join(
   ", ",
 );
 
-function where(filter: LedgerFilter): { sql: string; args: string[] } {
+function where(filter: LedgerFilter): { sql: string; args: (string | number)[] } {
   let sql = "day >= ? AND day <= ?";
-  const args = [filter.from, filter.to];
+  const args: (string | number)[] = [filter.from, filter.to];
   if (filter.region) {
     sql += " AND region = ?";
     args.push(filter.region);
@@ -93,9 +76,21 @@ function where(filter: LedgerFilter): { sql: string; args: string[] } {
   return { sql, args };
 }
 
+/** A (fingerprint, identity) pair other than the overflow bucket: what the cap counts. */
+const CUSTOMER = `fingerprint <> '${OVERFLOW}'`;
+
 export class ExposureLedger extends DurableObject<LedgerEnv> {
   private alarmScheduled = false;
   private prunedAt = 0;
+  /**
+   * Distinct pairs stored per "day region", read from the table once per object lifetime
+   * and kept in step by `record` (the object is single-threaded, so it cannot drift).
+   */
+  private pairs = new Map<string, number>();
+  private warnedCap = false;
+  /** Isolate id → last flush, oldest first (re-inserted on each call): who calls this shard. */
+  private callers = new Map<string, number>();
+  private flushAfterMs = 0;
 
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
@@ -106,12 +101,27 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
    * Adds a flushed batch. Idempotent per `batchId`: a flush retried after a lost reply is
    * not counted twice. Returns false when the batch had already been applied.
    */
-  async record(batchId: string, tuples: LedgerTuple[]): Promise<boolean> {
+  async record(batchId: string, tuples: LedgerTuple[], caller = ""): Promise<RecordResult> {
     const sql = this.ctx.storage.sql;
+    const cap = this.maxCustomers();
+    // Counts of this batch, applied to `pairs` only once the transaction has committed.
+    const counted = new Map<string, number>();
     const applied = this.ctx.storage.transactionSync(() => {
       if (sql.exec("SELECT 1 FROM batches WHERE id = ?", batchId).toArray().length > 0) return false;
       sql.exec("INSERT INTO batches (id, at) VALUES (?, ?)", batchId, Date.now());
-      for (const [day, region, fingerprint, identity, decision, n] of tuples) {
+      for (const [day, region, fp, id, decision, n] of tuples) {
+        let fingerprint = fp;
+        let identity = id;
+        if (fingerprint !== OVERFLOW && !this.known(day, region, fingerprint, identity)) {
+          const key = `${day} ${region}`;
+          const stored = counted.get(key) ?? this.pairCount(day, region);
+          if (stored < cap) counted.set(key, stored + 1);
+          else {
+            counted.set(key, stored);
+            fingerprint = OVERFLOW;
+            identity = OVERFLOW_IDENTITY;
+          }
+        }
         sql.exec(
           `INSERT INTO exposure (day, region, fingerprint, identity, decision, n) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT DO UPDATE SET n = n + excluded.n`,
@@ -125,6 +135,8 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
       }
       return true;
     });
+    if (this.pairs.size > 1000) this.pairs.clear(); // old days: re-read if ever written again
+    for (const [key, n] of counted) this.pairs.set(key, n);
     const now = Date.now();
     if (now - this.prunedAt > PRUNE_EVERY_MS) {
       this.prunedAt = now;
@@ -135,19 +147,102 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
         await this.ctx.storage.setAlarm(nextSweep(Date.now()));
       this.alarmScheduled = true;
     }
-    return applied;
+    return { applied, flushAfterMs: this.pace(caller, now) };
   }
 
-  /** Rows in the filter, one per (day, region, fingerprint, identity), ordered by those columns. */
-  rows(filter: LedgerFilter): LedgerGroup[] {
-    const w = where(filter);
-    const cursor = this.ctx.storage.sql.exec<Record<string, string | number>>(
-      `SELECT day, region, fingerprint, identity, ${PIVOT} FROM exposure WHERE ${w.sql}
-       GROUP BY day, region, fingerprint, identity ORDER BY day, region, fingerprint, identity`,
-      ...w.args,
+  /**
+   * The interval to ask of every isolate calling this shard: with C isolates seen within
+   * the window and a budget of R calls/s, C / R seconds, so that together they make at most
+   * R calls a second however many they are. In memory: an evicted object starts counting
+   * again (the isolates keep the interval they were given until their next call).
+   */
+  private pace(caller: string, now: number): number {
+    if (caller) {
+      this.callers.delete(caller);
+      this.callers.set(caller, now);
+    }
+    const window = Math.max(CALLER_WINDOW_MS, 2 * this.flushAfterMs);
+    for (const [id, at] of this.callers) {
+      if (at >= now - window) break;
+      this.callers.delete(id);
+    }
+    const budget = numberVar(this.env.EXPOSURE_SHARD_CALLS_PER_SECOND, DEFAULT_SHARD_CALLS_PER_SECOND).value;
+    this.flushAfterMs = Math.ceil((this.callers.size * 1000) / budget);
+    return this.flushAfterMs;
+  }
+
+  /** Whether the pair already has a row that day in that region (a primary-key prefix seek). */
+  private known(day: string, region: string, fingerprint: string, identity: string): boolean {
+    return (
+      this.ctx.storage.sql
+        .exec(
+          "SELECT 1 FROM exposure WHERE day = ? AND region = ? AND fingerprint = ? AND identity = ? LIMIT 1",
+          day,
+          region,
+          fingerprint,
+          identity,
+        )
+        .toArray().length > 0
     );
+  }
+
+  /** Distinct pairs stored for (day, region), not counting the overflow bucket. */
+  private pairCount(day: string, region: string): number {
+    const cached = this.pairs.get(`${day} ${region}`);
+    if (cached !== undefined) return cached;
+    return this.ctx.storage.sql
+      .exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM (SELECT DISTINCT fingerprint, identity FROM exposure
+         WHERE day = ? AND region = ? AND ${CUSTOMER})`,
+        day,
+        region,
+      )
+      .one().n;
+  }
+
+  private maxCustomers(): number {
+    const cap = numberVar(this.env.EXPOSURE_MAX_CUSTOMERS, DEFAULT_MAX_CUSTOMERS);
+    if (cap.error && !this.warnedCap) {
+      this.warnedCap = true;
+      log("warn", "exposure_max_customers_invalid", {
+        error: `EXPOSURE_MAX_CUSTOMERS ${cap.error}`,
+        using: DEFAULT_MAX_CUSTOMERS,
+        fix: "set EXPOSURE_MAX_CUSTOMERS to a whole number of customers per day and region, e.g. 10000",
+      });
+    }
+    return Math.floor(cap.value);
+  }
+
+  /**
+   * Up to `limit` rows after `after` in the read order (fingerprint, identity, region, day):
+   * one page of `GET /exposure`. The caller merges the shards' pages.
+   */
+  page(filter: LedgerFilter, after: RowKey | null, limit: number): LedgerGroup[] {
+    const w = where(filter);
+    if (after) {
+      w.sql += " AND (fingerprint, identity, region, day) > (?, ?, ?, ?)";
+      w.args.push(...after);
+    }
+    return this.groups(
+      `SELECT day, region, fingerprint, identity, ${PIVOT} FROM exposure WHERE ${w.sql}
+       GROUP BY fingerprint, identity, region, day ORDER BY fingerprint, identity, region, day LIMIT ?`,
+      [...w.args, Math.max(1, Math.floor(limit))],
+    );
+  }
+
+  /** Every row of one fingerprint in the filter (an index range: the customer's own view). */
+  forFingerprint(fingerprint: string, filter: LedgerFilter): LedgerGroup[] {
+    const w = where(filter);
+    return this.groups(
+      `SELECT day, region, fingerprint, identity, ${PIVOT} FROM exposure WHERE fingerprint = ? AND ${w.sql}
+       GROUP BY fingerprint, identity, region, day ORDER BY fingerprint, identity, region, day`,
+      [fingerprint, ...w.args],
+    );
+  }
+
+  private groups(query: string, args: (string | number)[]): LedgerGroup[] {
     const out: LedgerGroup[] = [];
-    for (const r of cursor) {
+    for (const r of this.ctx.storage.sql.exec<Record<string, string | number>>(query, ...args)) {
       const decisions = {} as Record<LedgerDecision, number>;
       for (const d of LEDGER_DECISIONS) decisions[d] = Number(r[d]);
       out.push({
@@ -159,6 +254,45 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
       });
     }
     return out;
+  }
+
+  /** Per (region, day) requests and distinct customers: the dashboard's series and map. */
+  regionDays(filter: LedgerFilter): LedgerRegionDay[] {
+    const w = where(filter);
+    return this.ctx.storage.sql
+      .exec<{ region: string; day: string; customers: number; requests: number; blocked: number }>(
+        `SELECT region, day, COUNT(DISTINCT CASE WHEN ${CUSTOMER} THEN fingerprint || ' ' || identity END) AS customers, SUM(n) AS requests,
+         SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked
+         FROM exposure WHERE ${w.sql} GROUP BY day, region ORDER BY region, day`,
+        ...w.args,
+      )
+      .toArray();
+  }
+
+  /** The `n` busiest customers (most requests) of each region in the filter. */
+  top(filter: LedgerFilter, n: number): LedgerTopCustomer[] {
+    const w = where(filter);
+    return this.ctx.storage.sql
+      .exec<{
+        region: string;
+        fingerprint: string;
+        identity: string;
+        requests: number;
+        blocked: number;
+        days: number;
+        lastDay: string;
+      }>(
+        `SELECT region, fingerprint, identity, requests, blocked, days, lastDay FROM (
+           SELECT region, fingerprint, identity, SUM(n) AS requests,
+             SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked,
+             COUNT(DISTINCT day) AS days, MAX(day) AS lastDay,
+             ROW_NUMBER() OVER (PARTITION BY region ORDER BY SUM(n) DESC, fingerprint, identity) AS rk
+           FROM exposure WHERE ${w.sql} GROUP BY region, fingerprint, identity)
+         WHERE rk <= ? ORDER BY region, rk`,
+        ...w.args,
+        Math.max(1, Math.floor(n)),
+      )
+      .toArray();
   }
 
   /** Per-region totals; a customer is a distinct (fingerprint, identity). */
@@ -173,7 +307,7 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
         firstDay: string;
         lastDay: string;
       }>(
-        `SELECT region, COUNT(DISTINCT fingerprint || ' ' || identity) AS customers, SUM(n) AS requests,
+        `SELECT region, COUNT(DISTINCT CASE WHEN ${CUSTOMER} THEN fingerprint || ' ' || identity END) AS customers, SUM(n) AS requests,
          SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked, MIN(day) AS firstDay, MAX(day) AS lastDay
          FROM exposure WHERE ${w.sql} GROUP BY region ORDER BY region`,
         ...w.args,
@@ -192,7 +326,13 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
     const flushes = sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM batches WHERE at >= ?", Date.now() - BATCH_MEMORY_MS)
       .one().n;
-    return { ...rows, flushesLastHour: flushes, databaseBytes: this.ctx.storage.sql.databaseSize };
+    return {
+      ...rows,
+      flushesLastHour: flushes,
+      callers: this.callers.size,
+      flushAfterMs: this.flushAfterMs,
+      databaseBytes: this.ctx.storage.sql.databaseSize,
+    };
   }
 
   /** Retention: drops days older than `EXPOSURE_RETENTION_DAYS` and stale batch ids, then re-arms. */

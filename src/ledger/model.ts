@@ -1,12 +1,11 @@
 /**
- * What the exposure ledger counts and where: the event key, the shard of a region, the
- * wire format between the recorder and the Durable Object, and the ledger's vars.
+ * What the exposure ledger counts and where: the event key, the shard of a region, and
+ * the ledger's vars. The wire shapes are in ./wire.ts, the shard client in ./client.ts.
  */
 import type { GateEnv } from "../config";
-import type { LedgerDecision } from "./decisions";
-import type { ExposureLedger } from "./ledger-do";
 
 export { isLedgerDecision, LEDGER_DECISIONS, type LedgerDecision } from "./decisions";
+export type { LedgerTuple } from "./wire";
 
 /** Fingerprint of requests without a bearer key. */
 export const ANONYMOUS = "anonymous";
@@ -19,13 +18,6 @@ export const UNFINGERPRINTED = "unfingerprinted";
  * the old mapping (reads would no longer visit them), so it is a constant, not a var.
  */
 export const SHARDS = 16;
-
-/**
- * One counted event group, as sent to the Durable Object:
- * `[day, region, fingerprint, identity, decision, count]`.
- * `identity` is canonical JSON of the identity header values (keys sorted), `{}` when none.
- */
-export type LedgerTuple = [string, string, string, string, LedgerDecision, number];
 
 /** Shard index of a region code (FNV-1a, so the mapping is stable across isolates and deploys). */
 export function shardOf(region: string): number {
@@ -51,12 +43,6 @@ export const shardName = (shard: number) => `exposure-shard-${shard}`;
  */
 export const BATCH_MEMORY_MS = 60 * 60_000;
 
-/** RPC stub of a shard. `wrangler types` leaves the namespace untyped, hence the cast. */
-export function shardStub(env: Env, shard: number): DurableObjectStub<ExposureLedger> {
-  const ns = env.EXPOSURE as unknown as DurableObjectNamespace<ExposureLedger>;
-  return ns.get(ns.idFromName(shardName(shard)));
-}
-
 let dayCache = { start: 0, end: 0, day: "" };
 
 /** UTC day `YYYY-MM-DD` of an epoch-ms instant (memoised: it changes once a day, not per request). */
@@ -69,12 +55,22 @@ export function utcDay(ms: number): string {
 
 /** Header values longer than this are cut, so a client cannot inflate rows with huge headers. */
 export const IDENTITY_VALUE_MAX = 200;
+/** What an identity value with characters outside visible ASCII and space is recorded as. */
+export const INVALID_IDENTITY = "invalid";
+const NOT_VISIBLE_ASCII = /[^\x20-\x7e]/;
+
+/** Fingerprint and identity under which the pairs past `EXPOSURE_MAX_CUSTOMERS` are counted. */
+export const OVERFLOW = "overflow";
+export const OVERFLOW_IDENTITY = "{}";
+export const DEFAULT_MAX_CUSTOMERS = 10_000;
 
 const sortedNames = new WeakMap<readonly string[], readonly string[]>();
 
 /**
  * Canonical identity text of a request: JSON object of the present identity headers, keys
- * sorted, `{}` when none, e.g. `{"openai-organization":"org-1"}`.
+ * sorted, `{}` when none, e.g. `{"openai-organization":"org-1"}`. A value is cut to 200
+ * characters; one with a character outside visible ASCII and space (control characters,
+ * non-ASCII) becomes `invalid`, so stored identities are always plain printable text.
  */
 export function identityOf(headers: Headers, names: readonly string[]): string {
   if (names.length === 0) return "{}";
@@ -87,7 +83,8 @@ export function identityOf(headers: Headers, names: readonly string[]): string {
   for (const name of sorted) {
     const value = headers.get(name);
     if (value === null) continue;
-    out += `${out ? "," : "{"}${JSON.stringify(name)}:${JSON.stringify(value.slice(0, IDENTITY_VALUE_MAX))}`;
+    const kept = NOT_VISIBLE_ASCII.test(value) ? INVALID_IDENTITY : value.slice(0, IDENTITY_VALUE_MAX);
+    out += `${out ? "," : "{"}${JSON.stringify(name)}:${JSON.stringify(kept)}`;
   }
   return out ? `${out}}` : "{}";
 }
@@ -100,10 +97,15 @@ export type LedgerEnv = GateEnv & {
   EXPOSURE_FLUSH_SECONDS?: string;
   /** `off` stops counting (the admin route still reads what was stored). */
   EXPOSURE_LEDGER?: string;
+  /** Distinct (fingerprint, identity) pairs kept per (UTC day, region) (default 10000). */
+  EXPOSURE_MAX_CUSTOMERS?: string;
+  /** Flushes per second one shard asks of all isolates together (default 100). */
+  EXPOSURE_SHARD_CALLS_PER_SECOND?: string;
 };
 
 export const DEFAULT_RETENTION_DAYS = 400;
 export const DEFAULT_FLUSH_SECONDS = 5;
+export const DEFAULT_SHARD_CALLS_PER_SECOND = 100;
 
 /** A positive number from a var, or the fallback (with the reason) when unset or malformed. */
 export function numberVar(

@@ -2,9 +2,15 @@
  * Ledger reads for notices: whole customers per page, so a notice is never split across
  * pages, and one fingerprint's rows for the customer's own view in `/check`.
  */
-import type { LedgerFilter, LedgerGroup } from "./ledger-do";
-import { shardStub, shardsFor } from "./model";
+import { readFingerprintGroups, readGroupPage } from "./client";
 import { customerKey } from "./notices";
+import { keyOf } from "./report";
+import type { LedgerFilter, LedgerGroup, RowKey } from "./wire";
+
+/** Rows asked of the ledger per read while a page of customers is gathered. */
+const ROWS_PER_READ = 1000;
+/** Sorts after every region code: a key that skips all rows of a customer. */
+const AFTER_ALL_REGIONS = "\u{10FFFF}";
 
 /** Notices per page by default and at most. */
 export const NOTICES_DEFAULT_LIMIT = 100;
@@ -38,8 +44,10 @@ export function decodeCursor(cursor: string): string | null {
 }
 
 /**
- * Rows of the next `limit` customers after `after` (a customer key), in customer order.
- * Reads the filter's shards (one with a region filter, all without).
+ * Rows of the next `limit` customers after `after` (a customer key), in customer order:
+ * `readGroupPage` reads from the ledger's read order (customer first) until one customer
+ * more than the page holds has been seen, or the rows end. Reads the filter's shards (one
+ * with a region filter, all without), never more than the page needs plus one read.
  */
 export async function readCustomerPage(
   env: Env,
@@ -47,29 +55,32 @@ export async function readCustomerPage(
   limit: number,
   after: string | null,
 ): Promise<CustomerPage> {
-  const parts = await Promise.all(shardsFor(filter.region).map((s) => shardStub(env, s).rows(filter)));
-  const byCustomer = new Map<string, LedgerGroup[]>();
-  for (const g of parts.flat()) {
-    const k = customerKey(g);
-    if (after !== null && k <= after) continue;
-    const list = byCustomer.get(k);
-    if (list) list.push(g);
-    else byCustomer.set(k, [g]);
+  let from: RowKey | null = null;
+  if (after !== null) {
+    const [fingerprint = "", identity = ""] = after.split("\u0000");
+    from = [fingerprint, identity, AFTER_ALL_REGIONS, ""];
   }
-  const keys = [...byCustomer.keys()].sort();
-  const page = keys.slice(0, limit);
-  return {
-    groups: page.flatMap((k) => byCustomer.get(k)!),
-    next: keys.length > limit ? encodeCursor(page[page.length - 1]!) : null,
-  };
+  const groups: LedgerGroup[] = [];
+  let customers = 0;
+  let current: string | null = null;
+  for (;;) {
+    const page = await readGroupPage(env, filter, from, ROWS_PER_READ);
+    for (const g of page.groups) {
+      const k = customerKey(g);
+      if (k !== current) {
+        if (customers === limit) return { groups, next: encodeCursor(current as string) };
+        customers++;
+        current = k;
+      }
+      groups.push(g);
+    }
+    const last = page.groups[page.groups.length - 1];
+    if (!page.more || !last) return { groups, next: null };
+    from = keyOf(last);
+  }
 }
 
-/** One fingerprint's rows in the filter, from every shard (a fingerprint's regions are spread). */
-export async function readFingerprint(
-  env: Env,
-  fingerprint: string,
-  filter: LedgerFilter,
-): Promise<LedgerGroup[]> {
-  const parts = await Promise.all(shardsFor(filter.region).map((s) => shardStub(env, s).rows(filter)));
-  return parts.flat().filter((g) => g.fingerprint === fingerprint);
+/** One fingerprint's rows in the filter (see `readFingerprintGroups` for the shards it reads). */
+export function readFingerprint(env: Env, fingerprint: string, filter: LedgerFilter): Promise<LedgerGroup[]> {
+  return readFingerprintGroups(env, fingerprint, filter);
 }

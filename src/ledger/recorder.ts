@@ -1,12 +1,14 @@
 /**
  * The request-path half of the exposure ledger: count in the isolate, flush in the
  * background. A request pays a Map increment (plus, for keyed requests, one HMAC inside
- * `waitUntil`); the Durable Object sees one call per shard per flush, not one per request.
+ * `waitUntil`); the Durable Object sees one call per shard per flush, not one per request,
+ * and no more often than the shard asks (`flushAfterMs`, docs/ledger.md "Load on a shard").
  */
 import type { Verdict } from "../decision";
 import { bearerToken, fingerprint as hmacFingerprint } from "../fingerprint";
 import { log } from "../log";
 import type { CompiledPolicy } from "../policy/compile";
+import { shardStub } from "./client";
 import {
   ANONYMOUS,
   BATCH_MEMORY_MS,
@@ -18,7 +20,6 @@ import {
   type LedgerTuple,
   numberVar,
   shardOf,
-  shardStub,
   UNFINGERPRINTED,
   utcDay,
 } from "./model";
@@ -31,6 +32,10 @@ export const MAX_RETRY_KEYS = 20_000;
 const MAX_ATTEMPTS = 5;
 /** A batch older than this is dropped, not re-sent: the ledger may have forgotten its id. */
 const MAX_BATCH_AGE_MS = BATCH_MEMORY_MS / 2;
+/** Longest back-off after failed calls to a shard (doubling from the flush interval). */
+const MAX_BACKOFF_MS = 5 * 60_000;
+/** A delayed flush this late never ran (its request context ended): the next event re-arms it. */
+const DEAD_TIMER_MS = 30_000;
 
 type WaitUntil = Pick<ExecutionContext, "waitUntil">;
 
@@ -44,14 +49,25 @@ interface Batch {
   createdAt: number;
 }
 
+/** What the isolate holds for one shard. */
+interface ShardQueue {
+  buffer: Map<string, number>;
+  retry: Batch[];
+  /** No call to this shard before this instant: its load hint, or a back-off after failures. */
+  notBefore: number;
+  failures: number;
+}
+
 const SEP = "\u0000"; // cannot occur in header values or in the identity JSON
 
-let buffer = new Map<string, number>();
-let retry: Batch[] = [];
+const queues = new Map<number, ShardQueue>();
+let bufferKeys = 0;
 let retryKeys = 0;
-/** When the pending delayed flush was scheduled (0: none). */
-let scheduledAt = 0;
+/** When the pending delayed flush should fire (0: none). */
+let scheduledFor = 0;
 let warnedNoSalt = false;
+/** This isolate's id, sent with each flush so a shard can count the isolates calling it. */
+let isolateId = "";
 
 const counters = {
   recordedEvents: 0,
@@ -60,23 +76,36 @@ const counters = {
   flushes: 0,
   ledgerCalls: 0,
   failedCalls: 0,
+  /** Failed calls whose error the runtime marked `overloaded` (the object is over its limit). */
+  overloadedCalls: 0,
+  /** Flushes forced by a full buffer, which do not wait for a shard's hint. */
+  forcedFlushes: 0,
 };
 
 /** This isolate's ledger counters: what was recorded, flushed, dropped, and what is waiting. */
 export function exposureStats() {
   let bufferedEvents = 0;
-  for (const n of buffer.values()) bufferedEvents += n;
-  return {
-    ...counters,
-    bufferedKeys: buffer.size,
-    bufferedEvents,
-    retryBatches: retry.length,
-    retryEvents: retry.reduce((sum, b) => sum + b.events, 0),
-  };
+  let retryBatches = 0;
+  let retryEvents = 0;
+  for (const q of queues.values()) {
+    for (const n of q.buffer.values()) bufferedEvents += n;
+    retryBatches += q.retry.length;
+    for (const b of q.retry) retryEvents += b.events;
+  }
+  return { ...counters, bufferedKeys: bufferKeys, bufferedEvents, retryBatches, retryEvents };
 }
 
 function flushDelayMs(env: LedgerEnv): number {
   return numberVar(env.EXPOSURE_FLUSH_SECONDS, DEFAULT_FLUSH_SECONDS).value * 1000;
+}
+
+function queueOf(shard: number): ShardQueue {
+  let q = queues.get(shard);
+  if (!q) {
+    q = { buffer: new Map(), retry: [], notBefore: 0, failures: 0 };
+    queues.set(shard, q);
+  }
+  return q;
 }
 
 /**
@@ -98,8 +127,9 @@ export function recordExposure(
     const region = verdict.region ?? verdict.country ?? "XX";
     const identity = identityOf(request.headers, policy.identityHeaders);
     const decision = verdict.decision;
+    const shard = shardOf(region);
     const count = (fp: string) =>
-      add(ctx, env, `${day}${SEP}${region}${SEP}${fp}${SEP}${identity}${SEP}${decision}`);
+      add(ctx, env, shard, `${day}${SEP}${region}${SEP}${fp}${SEP}${identity}${SEP}${decision}`);
     const token = fingerprint === null ? bearerToken(request.headers.get("authorization")) : null;
     if (fingerprint !== null) count(fingerprint);
     else if (token === null) count(ANONYMOUS);
@@ -127,50 +157,83 @@ function unfingerprinted(): string {
   return UNFINGERPRINTED;
 }
 
-function add(ctx: WaitUntil, env: LedgerEnv, key: string): void {
+function add(ctx: WaitUntil, env: LedgerEnv, shard: number, key: string): void {
   counters.recordedEvents++;
-  const n = buffer.get(key);
+  const now = Date.now();
+  const q = queueOf(shard);
+  const n = q.buffer.get(key);
   if (n !== undefined) {
-    buffer.set(key, n + 1);
+    q.buffer.set(key, n + 1);
+    if (scheduledFor !== 0 && now > scheduledFor + DEAD_TIMER_MS) schedule(ctx, env, now);
     return;
   }
-  if (buffer.size >= MAX_BUFFER_KEYS) ctx.waitUntil(flush(ctx, env));
-  buffer.set(key, 1);
-  schedule(ctx, env);
+  if (bufferKeys >= MAX_BUFFER_KEYS) {
+    counters.forcedFlushes++;
+    ctx.waitUntil(flush(ctx, env, true));
+  }
+  q.buffer.set(key, 1);
+  bufferKeys++;
+  schedule(ctx, env, Math.max(now + flushDelayMs(env), q.notBefore));
 }
 
-/** One delayed flush per isolate at a time: events wait at most `EXPOSURE_FLUSH_SECONDS`. */
-function schedule(ctx: WaitUntil, env: LedgerEnv): void {
-  const delay = flushDelayMs(env);
+/**
+ * One delayed flush per isolate at a time, at the earliest instant something is due:
+ * events wait `EXPOSURE_FLUSH_SECONDS`, or longer while their shard asked for fewer calls.
+ */
+function schedule(ctx: WaitUntil, env: LedgerEnv, at: number): void {
   const now = Date.now();
-  // A flush scheduled long ago whose request context was torn down never ran: replace it.
-  if (scheduledAt !== 0 && now - scheduledAt < delay + 30_000) return;
-  scheduledAt = now;
+  // A timer that is due no later is alive unless long overdue (its request context was torn down).
+  if (scheduledFor !== 0 && scheduledFor <= at && now < scheduledFor + DEAD_TIMER_MS) return;
+  scheduledFor = at;
   ctx.waitUntil(
-    new Promise((resolve) => setTimeout(resolve, delay)).then(() => {
-      scheduledAt = 0;
-      return flush(ctx, env);
+    new Promise((resolve) => setTimeout(resolve, Math.max(0, at - now))).then(async () => {
+      if (scheduledFor === at) scheduledFor = 0;
+      await flush(ctx, env, false);
     }),
   );
 }
 
 /**
- * Sends everything buffered (and earlier failed batches) to the ledger shards now.
- * Resolves when every shard answered or failed; never rejects. Tests call it to flush
- * deterministically; the recorder calls it from `waitUntil`.
+ * Sends everything buffered (and earlier failed batches) to the ledger shards now, without
+ * waiting for their hints or back-off. Resolves when every shard answered or failed; never
+ * rejects. Tests call it to flush deterministically.
  */
 export async function flushExposure(env: LedgerEnv, ctx?: WaitUntil): Promise<void> {
-  await flush(ctx ?? { waitUntil: () => {} }, env);
+  await flush(ctx ?? { waitUntil: () => {} }, env, true);
 }
 
-async function flush(ctx: WaitUntil, env: LedgerEnv): Promise<void> {
-  const taken = buffer;
-  buffer = new Map();
-  const batches = retry;
-  retry = [];
-  retryKeys = 0;
-  const byShard = new Map<number, Batch>();
-  for (const [key, n] of taken) {
+async function flush(ctx: WaitUntil, env: LedgerEnv, force: boolean): Promise<void> {
+  const now = Date.now();
+  const sends: Promise<void>[] = [];
+  let nextDue = Number.POSITIVE_INFINITY;
+  for (const [shard, q] of queues) {
+    if (q.buffer.size === 0 && q.retry.length === 0) continue;
+    if (!force && now < q.notBefore) {
+      nextDue = Math.min(nextDue, q.notBefore);
+      continue;
+    }
+    const batches = q.retry;
+    q.retry = [];
+    for (const b of batches) retryKeys -= b.tuples.length;
+    if (q.buffer.size > 0) batches.push(batchOf(shard, q.buffer, now));
+    bufferKeys -= q.buffer.size;
+    q.buffer = new Map();
+    sends.push(sendAll(env, q, batches));
+  }
+  if (sends.length > 0) {
+    counters.flushes++;
+    await Promise.all(sends);
+  }
+  // What is left waits for its shard: one timer for the earliest.
+  for (const q of queues.values()) {
+    if (q.buffer.size > 0 || q.retry.length > 0) nextDue = Math.min(nextDue, Math.max(q.notBefore, now));
+  }
+  if (nextDue !== Number.POSITIVE_INFINITY) schedule(ctx, env, Math.max(nextDue, now + 1));
+}
+
+function batchOf(shard: number, buffer: Map<string, number>, now: number): Batch {
+  const batch: Batch = { id: crypto.randomUUID(), shard, tuples: [], events: 0, attempts: 0, createdAt: now };
+  for (const [key, n] of buffer) {
     const [day, region, fp, identity, decision] = key.split(SEP) as [
       string,
       string,
@@ -178,46 +241,64 @@ async function flush(ctx: WaitUntil, env: LedgerEnv): Promise<void> {
       string,
       LedgerDecision,
     ];
-    const shard = shardOf(region);
-    let batch = byShard.get(shard);
-    if (!batch) {
-      batch = { id: crypto.randomUUID(), shard, tuples: [], events: 0, attempts: 0, createdAt: Date.now() };
-      byShard.set(shard, batch);
-      batches.push(batch);
-    }
     batch.tuples.push([day, region, fp, identity, decision, n]);
     batch.events += n;
   }
-  if (batches.length === 0) return;
-  counters.flushes++;
-  await Promise.all(batches.map((b) => send(env, b)));
-  if (retry.length > 0) schedule(ctx, env);
+  return batch;
 }
 
-async function send(env: LedgerEnv, batch: Batch): Promise<void> {
-  batch.attempts++;
-  counters.ledgerCalls++;
-  try {
-    await shardStub(env, batch.shard).record(batch.id, batch.tuples);
-    counters.flushedEvents += batch.events;
-  } catch (err) {
-    counters.failedCalls++;
-    if (batch.attempts >= MAX_ATTEMPTS) return drop(batch.events, "attempts_exhausted", err, batch.shard);
-    if (Date.now() - batch.createdAt > MAX_BATCH_AGE_MS)
-      return drop(batch.events, "batch_too_old", err, batch.shard);
-    if (retryKeys + batch.tuples.length > MAX_RETRY_KEYS) {
-      return drop(batch.events, "retry_queue_full", err, batch.shard);
+/** The batches of one shard, one call each; the shard's answer sets when it may be called again. */
+async function sendAll(env: LedgerEnv, q: ShardQueue, batches: Batch[]): Promise<void> {
+  if (!isolateId) isolateId = crypto.randomUUID();
+  const interval = flushDelayMs(env);
+  for (const [i, batch] of batches.entries()) {
+    batch.attempts++;
+    counters.ledgerCalls++;
+    try {
+      const answer = await shardStub(env, batch.shard).record(batch.id, batch.tuples, isolateId);
+      counters.flushedEvents += batch.events;
+      q.failures = 0;
+      q.notBefore = Date.now() + Math.max(interval, answer.flushAfterMs);
+    } catch (err) {
+      counters.failedCalls++;
+      const overloaded = (err as { overloaded?: unknown } | null)?.overloaded === true;
+      if (overloaded) counters.overloadedCalls++;
+      // No immediate retry (the platform's advice for `overloaded`, and kind to a failing
+      // object): the shard's next call waits, doubling per consecutive failure, with jitter.
+      q.failures++;
+      const backoff = Math.min(MAX_BACKOFF_MS, interval * 2 ** q.failures);
+      q.notBefore = Date.now() + backoff * (0.5 + Math.random() / 2);
+      keepForRetry(q, batch, err, overloaded);
+      // The shard's other batches wait with it, unsent (no attempt spent).
+      for (const rest of batches.slice(i + 1)) keepForRetry(q, rest, err, overloaded);
+      return;
     }
-    retry.push(batch);
-    retryKeys += batch.tuples.length;
-    log("warn", "exposure_flush_failed", {
-      shard: batch.shard,
-      events: batch.events,
-      attempt: batch.attempts,
-      error: errorText(err),
-      next: "retried with the next flush",
-    });
   }
+}
+
+function keepForRetry(q: ShardQueue, batch: Batch, err: unknown, overloaded: boolean): void {
+  const reason =
+    batch.attempts >= MAX_ATTEMPTS
+      ? "attempts_exhausted"
+      : Date.now() - batch.createdAt > MAX_BATCH_AGE_MS
+        ? "batch_too_old"
+        : retryKeys + batch.tuples.length > MAX_RETRY_KEYS
+          ? "retry_queue_full"
+          : null;
+  if (reason !== null) {
+    drop(batch.events, reason, err, batch.shard);
+    return;
+  }
+  q.retry.push(batch);
+  retryKeys += batch.tuples.length;
+  log("warn", "exposure_flush_failed", {
+    shard: batch.shard,
+    events: batch.events,
+    attempt: batch.attempts,
+    overloaded,
+    error: errorText(err),
+    next: `retried after ${Math.round((q.notBefore - Date.now()) / 1000)} s`,
+  });
 }
 
 function drop(events: number, reason: string, err: unknown, shard?: number): void {

@@ -3,15 +3,84 @@
  * the JSON and CSV shapes that the admin route and `region-gate exposure report` share.
  */
 import { csvField, identityText } from "./csv";
-import type { LedgerFilter, LedgerGroup, LedgerRegionSummary } from "./ledger-do";
-import { isLedgerDecision, LEDGER_DECISIONS, type LedgerDecision } from "./model";
+import { isLedgerDecision } from "./model";
+import {
+  LEDGER_DECISIONS,
+  type LedgerDecision,
+  type LedgerFilter,
+  type LedgerGroup,
+  type LedgerRegionSummary,
+  type RowKey,
+} from "./wire";
+
+/** Default and largest page of `GET /exposure` (SPEC section 7). */
+export const DEFAULT_PAGE_ROWS = 1000;
+export const MAX_PAGE_ROWS = 10_000;
+
+export const keyOf = (g: LedgerGroup): RowKey => [g.fingerprint, g.identity, g.region, g.day];
+
+/**
+ * Order of SQLite's BINARY collation (UTF-8 bytes), which is code point order; plain `<`
+ * on JS strings compares UTF-16 units and differs for characters past U+FFFF.
+ */
+export function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+export function compareKeys(a: RowKey, b: RowKey): number {
+  for (let i = 0; i < 4; i++) {
+    const c = compareText(a[i] as string, b[i] as string);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/** Opaque cursor: base64url of the JSON of the last row key of a page. */
+export function encodeCursor(key: RowKey): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(key));
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The row key of a cursor, or null when it is not one this ledger handed out. */
+export function decodeCursor(cursor: string): RowKey | null {
+  try {
+    const bin = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const key: unknown = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+        Uint8Array.from(bin, (c) => c.charCodeAt(0)),
+      ),
+    );
+    if (Array.isArray(key) && key.length === 4 && key.every((k) => typeof k === "string"))
+      return key as RowKey;
+  } catch {
+    // falls through: not a cursor
+  }
+  return null;
+}
 
 /** A parsed `GET /exposure` query. */
 export interface ExposureQuery {
   filter: LedgerFilter;
   format: "json" | "csv";
   summary: boolean;
+  /** Rows per page (1 to 10 000; default 1 000). */
+  limit: number;
+  /** The previous page's `next`, as sent (checked to be one). */
+  cursor: string | null;
 }
+
+/** Said by every report that shows identity values (SPEC section 6); one text for reports and notices. */
+export { IDENTITY_NOTE } from "./notices";
 
 /** One report row: a customer (fingerprint + identity) in a region on a day. */
 export interface ExposureRow {
@@ -86,57 +155,60 @@ export function parseExposureQuery(q: URLSearchParams): ExposureQuery | { error:
   if (summary !== null && !["", "0", "1", "true", "false"].includes(summary)) {
     return { param: "summary", error: `summary=${JSON.stringify(summary)} must be 1 or 0` };
   }
-  return { filter, format, summary: summary === "1" || summary === "true" || summary === "" };
-}
-
-/** Report rows from the shards' groups, ordered by day, region, fingerprint, identity. */
-export function toRows(groups: readonly LedgerGroup[]): ExposureRow[] {
-  const rows = groups.map((g) => {
-    let requests = 0;
-    for (const d of LEDGER_DECISIONS) requests += g.decisions[d];
-    return {
-      day: g.day,
-      region: g.region,
-      fingerprint: g.fingerprint,
-      identity: JSON.parse(g.identity) as Record<string, string>,
-      requests,
-      blocked: g.decisions.block,
-      decisions: g.decisions,
-      sortKey: `${g.day}\u0000${g.region}\u0000${g.fingerprint}\u0000${g.identity}`,
-    };
-  });
-  rows.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-  return rows.map(({ sortKey: _, ...row }) => row);
-}
-
-/**
- * Per-region totals across shards. A region lives in one shard, so its distinct-customer
- * count is exact; were it ever split (a changed shard count), customers would be summed.
- */
-export function mergeSummaries(parts: readonly LedgerRegionSummary[][]): LedgerRegionSummary[] {
-  const by = new Map<string, LedgerRegionSummary>();
-  for (const s of parts.flat()) {
-    const seen = by.get(s.region);
-    if (!seen) {
-      by.set(s.region, { ...s });
-      continue;
+  const rawLimit = q.get("limit");
+  let limit = DEFAULT_PAGE_ROWS;
+  if (rawLimit !== null && rawLimit !== "") {
+    limit = Number(rawLimit);
+    if (!/^\d+$/.test(rawLimit) || limit < 1 || limit > MAX_PAGE_ROWS) {
+      return {
+        param: "limit",
+        error: `limit=${JSON.stringify(rawLimit)} must be a whole number from 1 to ${MAX_PAGE_ROWS} (rows per page; default ${DEFAULT_PAGE_ROWS})`,
+      };
     }
-    seen.customers += s.customers;
-    seen.requests += s.requests;
-    seen.blocked += s.blocked;
-    if (s.firstDay < seen.firstDay) seen.firstDay = s.firstDay;
-    if (s.lastDay > seen.lastDay) seen.lastDay = s.lastDay;
   }
-  return [...by.values()].sort((a, b) => (a.region < b.region ? -1 : 1));
+  const cursor = q.get("cursor") || null;
+  if (cursor !== null && decodeCursor(cursor) === null) {
+    return {
+      param: "cursor",
+      error: `cursor=${JSON.stringify(cursor)} is not a cursor of this ledger; use the "next" value of the previous page unchanged, or leave cursor out to start at the first page`,
+    };
+  }
+  return { filter, format, summary: summary === "1" || summary === "true" || summary === "", limit, cursor };
+}
+
+/** A report row from a shard's group. */
+export function toRow(g: LedgerGroup): ExposureRow {
+  let requests = 0;
+  for (const d of LEDGER_DECISIONS) requests += g.decisions[d];
+  return {
+    day: g.day,
+    region: g.region,
+    fingerprint: g.fingerprint,
+    identity: JSON.parse(g.identity) as Record<string, string>,
+    requests,
+    blocked: g.decisions.block,
+    decisions: g.decisions,
+  };
 }
 
 export { csvField, identityText };
 
 const csvLine = (fields: (string | number)[]) => `${fields.map(csvField).join(",")}\r\n`;
 
-/** CSV of report rows, with a header row. */
-export function rowsCsv(rows: readonly ExposureRow[]): string {
-  let out = csvLine(["day", "region", "fingerprint", "identity", "requests", "blocked", ...LEDGER_DECISIONS]);
+/** Header row of the rows CSV. */
+export const ROWS_CSV_HEADER = csvLine([
+  "day",
+  "region",
+  "fingerprint",
+  "identity",
+  "requests",
+  "blocked",
+  ...LEDGER_DECISIONS,
+]);
+
+/** CSV of report rows; with the header row unless `header` is false (a later page). */
+export function rowsCsv(rows: readonly ExposureRow[], header = true): string {
+  let out = header ? ROWS_CSV_HEADER : "";
   for (const r of rows) {
     out += csvLine([
       r.day,

@@ -6,7 +6,7 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { livePolicy } from "../fixtures/policies";
-import { runBin } from "./cli-run";
+import { runBin, runInProcess } from "./cli-run";
 import {
   startGate,
   startOrigin,
@@ -170,6 +170,30 @@ describe("exposure ledger end to end", () => {
     const cliJson = await runBin(["exposure", "report", "--format", "json", ...remote]);
     expect(cliJson.code).toBe(0);
     expect((JSON.parse(cliJson.stdout) as { rows: unknown[] }).rows).toEqual(rows);
+    // Small pages: the CLI follows them (progress on stderr) to the same report.
+    const paged = await runInProcess([
+      "exposure",
+      "report",
+      "--format",
+      "json",
+      "--page-size",
+      "4",
+      ...remote,
+    ]);
+    expect(paged.code).toBe(0);
+    expect((JSON.parse(paged.stdout) as { rows: unknown[] }).rows).toEqual(rows);
+    expect(paged.stderr).toMatch(/exposure report: 4 rows so far/);
+    const pagedCsv = await runInProcess([
+      "exposure",
+      "report",
+      "--format",
+      "csv",
+      "--page-size",
+      "25",
+      ...remote,
+    ]);
+    expect(pagedCsv.stdout).toBe(csv);
+    expect(pagedCsv.stderr).toMatch(/note: Identity values are what the client sent/);
     const cliCsv = await runBin(["exposure", "report", "--summary", "--format", "csv", ...remote]);
     expect(cliCsv.code).toBe(0);
     expect(cliCsv.stdout).toBe(await (await report("summary=1&format=csv")).text());

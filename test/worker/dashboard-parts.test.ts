@@ -3,7 +3,6 @@ import { describeSeries, yAxis } from "../../src/dashboard/chart";
 import { byRegion, daysBetween } from "../../src/dashboard/data";
 import { phaseAt, readableInstant } from "../../src/dashboard/phase";
 import { timelineRows } from "../../src/dashboard/views";
-import type { ExposureRow } from "../../src/ledger/report";
 import { compilePolicy, windowOf } from "../../src/policy/compile";
 import { specPolicy } from "../fixtures/policies";
 
@@ -54,39 +53,58 @@ describe("enforcement phase", () => {
 });
 
 describe("exposure series", () => {
-  const row = (
-    day: string,
-    region: string,
-    fingerprint: string,
-    requests: number,
-    org = "o",
-  ): ExposureRow => ({
-    day,
-    region,
-    fingerprint,
-    identity: { "openai-organization": org },
-    requests,
-    blocked: requests,
-    decisions: { observe: 0, warn: 0, block: requests, monitor: 0, exempt: 0 },
-  });
-
-  it("counts requests and distinct customers per day, busiest region first", () => {
+  it("lays the ledger's summaries out per region and day, busiest region first", () => {
     const days = daysBetween("2024-07-08", "2024-07-10");
     expect(days).toEqual(["2024-07-08", "2024-07-09", "2024-07-10"]);
+    const org = JSON.stringify({ "openai-organization": "o" });
     const [cn, ru] = byRegion(
       [
-        row("2024-07-08", "CN", "aaaa", 5),
-        row("2024-07-08", "CN", "aaaa", 1, "other-org"),
-        row("2024-07-10", "CN", "bbbb", 2),
-        row("2024-07-10", "CN", "aaaa", 3),
-        row("2024-07-09", "RU", "cccc", 4),
+        {
+          region: "CN",
+          customers: 3,
+          requests: 11,
+          blocked: 11,
+          firstDay: "2024-07-08",
+          lastDay: "2024-07-10",
+        },
+        {
+          region: "RU",
+          customers: 1,
+          requests: 4,
+          blocked: 4,
+          firstDay: "2024-07-09",
+          lastDay: "2024-07-09",
+        },
+      ],
+      [
+        { region: "CN", day: "2024-07-08", customers: 2, requests: 6, blocked: 6 },
+        { region: "CN", day: "2024-07-10", customers: 2, requests: 5, blocked: 5 },
+        { region: "RU", day: "2024-07-09", customers: 1, requests: 4, blocked: 4 },
+        { region: "RU", day: "2024-07-11", customers: 9, requests: 9, blocked: 9 }, // outside the days: ignored
+      ],
+      [
+        {
+          region: "CN",
+          fingerprint: "aaaa",
+          identity: org,
+          requests: 8,
+          blocked: 8,
+          days: 2,
+          lastDay: "2024-07-10",
+        },
       ],
       days,
     );
     expect(cn).toMatchObject({ region: "CN", requests: 11, customers: 3 });
     expect(cn?.requestsPerDay).toEqual([6, 0, 5]);
     expect(cn?.customersPerDay).toEqual([2, 0, 2]);
-    expect(cn?.top[0]).toMatchObject({ fingerprint: "aaaa", requests: 8, days: 2, lastDay: "2024-07-10" });
+    expect(cn?.top[0]).toMatchObject({
+      fingerprint: "aaaa",
+      identity: "openai-organization=o",
+      requests: 8,
+      days: 2,
+      lastDay: "2024-07-10",
+    });
     expect(ru?.customersPerDay).toEqual([0, 1, 0]);
   });
 

@@ -3,8 +3,9 @@
  * flush, and read the ledger back through the admin route and the shards themselves.
  */
 import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { shardStub } from "../../src/ledger/client";
 import type { ExposureLedger } from "../../src/ledger/ledger-do";
-import { SHARDS, shardStub } from "../../src/ledger/model";
+import { SHARDS } from "../../src/ledger/model";
 import { exposureStats, flushExposure } from "../../src/ledger/recorder";
 
 export const ADMIN = { authorization: "Bearer test-admin-token-0123456789" };

@@ -28,6 +28,17 @@ describe("ledger model", () => {
     expect(identityOf(h, [])).toBe("{}");
   });
 
+  it("records a value with characters outside visible ASCII and space as invalid", () => {
+    const names = ["openai-organization"];
+    const one = (v: string) => identityOf(new Headers({ "openai-organization": v }), names);
+    expect(one("Acme Corp ~ (EU) 42")).toBe('{"openai-organization":"Acme Corp ~ (EU) 42"}');
+    for (const bad of ["org\tone", "café", "org\u00a0x", "\u00ff"]) {
+      expect(one(bad)).toBe('{"openai-organization":"invalid"}');
+    }
+    // Past the cut, too: the whole value is judged, not only what would be kept.
+    expect(one(`${"a".repeat(IDENTITY_VALUE_MAX)}é`)).toBe('{"openai-organization":"invalid"}');
+  });
+
   it("keeps the region → shard map stable (changing it strands stored rows)", () => {
     expect(["CN", "HK", "RU", "IR", "UA-43", "XX", "T1"].map(shardOf)).toEqual([4, 4, 0, 2, 11, 13, 6]);
     fc.assert(fc.property(fc.string(), (r) => shardOf(r) >= 0 && shardOf(r) < SHARDS));

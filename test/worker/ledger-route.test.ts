@@ -4,7 +4,8 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type LedgerTuple, SHARDS, shardOf, shardStub } from "../../src/ledger/model";
+import { shardStub } from "../../src/ledger/client";
+import { type LedgerTuple, SHARDS, shardOf } from "../../src/ledger/model";
 import type { ExposureRow } from "../../src/ledger/report";
 import { ADMIN, exposure } from "./ledger-helpers";
 
@@ -55,7 +56,7 @@ describe("GET /__region-gate/exposure", () => {
     expect(res.status).toBe(401);
   });
 
-  it("returns one row per customer, region and day, with request and block counts", async () => {
+  it("returns one row per customer, region and day, with request and block counts, customer by customer", async () => {
     const { rows } = await json<{ rows: ExposureRow[] }>("");
     expect(rows).toHaveLength(5);
     expect(rows[1]).toEqual({
@@ -67,11 +68,12 @@ describe("GET /__region-gate/exposure", () => {
       blocked: 3,
       decisions: { observe: 0, warn: 0, block: 3, monitor: 0, exempt: 1 },
     });
+    // Read order: fingerprint, identity, region, day (SPEC section 7: pages never split a key).
     expect(rows.map((r) => `${r.day} ${r.region} ${r.fingerprint}`)).toEqual([
       "2024-07-08 CN 1111111111111111",
       "2024-07-09 CN 1111111111111111",
-      "2024-07-09 CN 2222222222222222",
       "2024-07-09 UA-43 1111111111111111",
+      "2024-07-09 CN 2222222222222222",
       "2024-07-10 CN anonymous",
     ]);
   });
@@ -155,6 +157,10 @@ describe("GET /__region-gate/exposure", () => {
     ["decision=pass", "decision"],
     ["format=xml", "format"],
     ["summary=yes", "summary"],
+    ["limit=0", "limit"],
+    ["limit=10001", "limit"],
+    ["limit=7.5", "limit"],
+    ["cursor=not-a-cursor", "cursor"],
   ])("answers 400 naming the parameter for %s", async (query, param) => {
     const res = await exposure(query);
     expect(res.status).toBe(400);

@@ -6,7 +6,8 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type LedgerTuple, shardOf, shardStub } from "../../src/ledger/model";
+import { shardStub } from "../../src/ledger/client";
+import { type LedgerTuple, shardOf } from "../../src/ledger/model";
 import type { Notice } from "../../src/ledger/notices";
 import { specPolicy } from "../fixtures/policies";
 import { ADMIN } from "./ledger-helpers";

@@ -1,4 +1,5 @@
 /** The Exposure page: a range filter, per-region charts, top customers and the CSV link. */
+import { IDENTITY_NOTE } from "../../ledger/report";
 import { BarChart } from "../chart";
 import { entryId, MAP_CSS } from "../map";
 import { BASE } from "../paths";
@@ -50,6 +51,7 @@ export function Exposure(props: { v: ExposureView; csrf: string; supported?: Rea
             </a>{" "}
             <span class="muted">(the rows of `region-gate exposure report --format csv` for these days)</span>
           </p>
+          <p class="muted">Note: {IDENTITY_NOTE}</p>
           {v.regions.length === 0 ? <p>No traffic from unsupported regions in these days.</p> : null}
           {props.supported ? <ExposureMap v={v} supported={props.supported} /> : null}
           {v.regions.map((r) => (
