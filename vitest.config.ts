@@ -16,7 +16,11 @@ export default defineConfig({
     // One line per file; a passing test gets its own line only when it is really slow.
     slowTestThreshold: 20_000,
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
+      // Timeouts are generous on purpose: they catch hangs, not slowness (speed is measured
+      // in bench/, never asserted here), and a shared 2-core machine can be 4x slower.
+      {
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+      },
       {
         plugins: [
           cloudflareTest({
@@ -36,7 +40,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
         test: {

@@ -47,9 +47,18 @@ export function mailDate(text: string): string {
   return time === "00:00" ? day : `${day} at ${time} UTC`;
 }
 
-/** Markdown text with its special characters escaped: identity values are client input. */
+/**
+ * Markdown text with the characters that act inline escaped (emphasis, code, links, HTML,
+ * table pipes). `#`, `+`, `-` and `.` only act at the start of a line, which a table cell
+ * or a sentence never is, so dates and names stay readable (`2024-07-09`, not `2024\\-07\\-09`).
+ */
 export function mdText(s: string): string {
-  return s.replace(/[\\`*_{}[\]()<>#+\-.!|~]/g, (c) => `\\${c}`);
+  return s.replace(/[\\`*_{}[\]()<>!|~]/g, (c) => `\\${c}`);
+}
+
+/** `1 request`, `5 requests`. */
+export function requestsText(n: number): string {
+  return `${n} ${n === 1 ? "request" : "requests"}`;
 }
 
 /** The sentence a notice says about one region. */
@@ -112,7 +121,8 @@ export const PLACEHOLDERS: Record<string, string> = {
   region_codes: "region codes, e.g. CN;RU",
   first_day: "first day with traffic, e.g. July 1, 2024",
   last_day: "last day with traffic",
-  requests: "requests counted in the range",
+  requests: "requests counted in the range (a number)",
+  requests_text: "the same in words: `1 request`, `5 requests`",
   next_date: "earliest step still ahead, e.g. July 9, 2024 (`none` when there is none)",
   enforcement: "one sentence per region on what the policy does next there, as a list",
   table: "Markdown table: region, first and last day, days, requests, blocked, next step",
@@ -130,7 +140,7 @@ export const DEFAULT_TEMPLATE = `# Traffic from regions that {{provider}} does n
 
 Customer: {{customer}}
 
-Our data shows that your organization has API traffic from a region that {{provider}} does not currently support: {{regions}}, between {{first_day}} and {{last_day}} ({{requests}} requests).
+Our data shows that your organization has API traffic from a region that {{provider}} does not currently support: {{regions}}, between {{first_day}} and {{last_day}} ({{requests_text}}).
 
 {{enforcement}}
 
@@ -171,6 +181,7 @@ function values(n: Notice, ctx: NoticeContext): Record<string, string> {
     first_day: mailDate(n.firstDay),
     last_day: mailDate(n.lastDay),
     requests: String(n.requests),
+    requests_text: requestsText(n.requests),
     next_date: n.nextDate ? mailDate(n.nextDate) : "none",
     enforcement: n.regions.map((r) => `- ${regionSentence(r)}`).join("\n"),
     table: regionsTable(n),

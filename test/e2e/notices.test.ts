@@ -152,8 +152,8 @@ Our data shows that your organization has API traffic from a region that Example
 
 | Region | First day | Last day | Days | Requests | Blocked | What happens next |
 |---|---|---|---:|---:|---:|---|
-| China | ${today} | ${today} | 1 | 3 | 3 | blocked since ${day(-10).replaceAll("-", "\\-")} |
-| Venezuela | ${today} | ${today} | 1 | 2 | 0 | blocked from ${day(30).replaceAll("-", "\\-")} |
+| China | ${today} | ${today} | 1 | 3 | 3 | blocked since ${day(-10)} |
+| Venezuela | ${today} | ${today} | 1 | 2 | 0 | blocked from ${day(30)} |
 
 Supported regions: https://example.com/supported-countries
 

@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_TEMPLATE,
   mailDate,
+  mdText,
   noticesCsv,
   renderNotice,
+  requestsText,
   unknownPlaceholders,
 } from "../../src/ledger/notice-render";
 import { buildNotices, type NoticeRow, nextStep } from "../../src/ledger/notices";
@@ -97,6 +99,15 @@ describe("buildNotices", () => {
     expect(notices[0]!.exemption).toEqual({ until: "2024-12-31T00:00:00.000Z" });
   });
 
+  it("says 1 request, not 1 requests, and keeps dates readable while escaping inline Markdown", () => {
+    expect(requestsText(1)).toBe("1 request");
+    expect(requestsText(2)).toBe("2 requests");
+    expect(mdText("blocked from 2024-07-09.")).toBe("blocked from 2024-07-09.");
+    expect(mdText("[x](https://e.example) *b* `c` | <i>")).toBe(
+      "\\[x\\]\\(https://e.example\\) \\*b\\* \\`c\\` \\| \\<i\\>",
+    );
+  });
+
   it("renders the default notice in the words a provider mails", () => {
     const [n] = buildNotices(rows.slice(0, 3), policy, now);
     const md = renderNotice(n!, {
@@ -118,8 +129,8 @@ Our data shows that your organization has API traffic from a region that Example
 
 | Region | First day | Last day | Days | Requests | Blocked | What happens next |
 |---|---|---|---:|---:|---:|---|
-| China | 2024-07-01 | 2024-07-02 | 2 | 6 | 0 | blocked from 2024\\-07\\-09 |
-| Russia | 2024-07-05 | 2024-07-05 | 1 | 4 | 4 | blocked from 2024\\-07\\-09 |
+| China | 2024-07-01 | 2024-07-02 | 2 | 6 | 0 | blocked from 2024-07-09 |
+| Russia | 2024-07-05 | 2024-07-05 | 1 | 4 | 4 | blocked from 2024-07-09 |
 
 Supported regions: https://example.com/supported-countries
 
