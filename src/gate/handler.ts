@@ -9,7 +9,16 @@ import { recordExposure } from "../ledger/recorder";
 import { getPolicy } from "../policy/store";
 import { afterBody } from "./drain";
 import { forward } from "./proxy";
-import { blocked, invalidRequestPath, policyUnavailable, withNotice } from "./responses";
+import {
+  blocked,
+  invalidRequestPath,
+  malformedRequestPath,
+  policyUnavailable,
+  withNotice,
+} from "./responses";
+
+/** A `%` that does not start a `%XX` escape. The runtime's fetch refuses such a URL outright. */
+const LONE_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
 /**
  * Judges one request and answers it: 400 when its path climbs above the root (whatever
@@ -25,6 +34,13 @@ export async function gate(
   url: URL = new URL(request.url),
 ): Promise<Response> {
   if (climbsAboveRoot(url.pathname)) return afterBody(request, invalidRequestPath());
+  // Checked only when path or query has a `%` at all, so a clean URL pays two `includes`.
+  if (
+    (url.pathname.includes("%") && LONE_PERCENT.test(url.pathname)) ||
+    (url.search.includes("%") && LONE_PERCENT.test(url.search))
+  ) {
+    return afterBody(request, malformedRequestPath());
+  }
   const config = readConfig(env);
   const policy = await getPolicy(env.POLICY, config.policyCacheMs);
   const options = {

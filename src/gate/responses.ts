@@ -18,14 +18,19 @@ export function serverError(status: number, code: string, message: string, extra
  * The 400 of SPEC section 3 for a path that climbs above the root under some reading. The
  * path is not echoed: it is the client's own, and can be 64 KiB.
  */
-export function invalidRequestPath(): Response {
-  return new Response(
-    errorBody(
-      "Request path climbs above the root (a `..` segment, possibly percent-encoded or written `..;`); send the path without dot segments",
-      "invalid_request_error",
-      "invalid_request_path",
-    ),
-    { status: 400, headers: JSON_HEADERS },
+export function invalidRequestPath(
+  message = "Request path climbs above the root (a `..` segment, possibly percent-encoded or written `..;`); send the path without dot segments",
+): Response {
+  return new Response(errorBody(message, "invalid_request_error", "invalid_request_path"), {
+    status: 400,
+    headers: JSON_HEADERS,
+  });
+}
+
+/** The same 400 for a path or query with a `%` not followed by two hex digits (not a URI, RFC 3986 section 2.1). */
+export function malformedRequestPath(): Response {
+  return invalidRequestPath(
+    "Request path or query has malformed percent-encoding (a `%` not followed by two hex digits); write a literal `%` as `%25`",
   );
 }
 

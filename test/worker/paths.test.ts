@@ -112,3 +112,27 @@ describe("the admin prefix", () => {
     },
   );
 });
+
+// A `%` not followed by two hex digits is not a URI (RFC 3986 section 2.1). The runtime's
+// fetch refuses such a URL ("Invalid URL string"), which used to surface as 502
+// origin_unreachable; it is the client's request that is wrong, so it gets a 400 (path and query).
+describe.each(MODES)("malformed percent-encoding, $mode", ({ ORIGIN_URL }) => {
+  it.each(["/%chat", "/v1/%zz", "/v1/chat%", "/v1/%2", "/public/%g0", "/v1/chat?q=100%", "/public?%zz"])(
+    "answers %s with 400 invalid_request_path, from JP and CN alike",
+    async (path) => {
+      for (const country of ["JP", "CN"]) {
+        const res = await call(path, country, { ORIGIN_URL });
+        expect(res.status).toBe(400);
+        const body = (await res.json()) as { error: Record<string, unknown> };
+        expect(body.error).toMatchObject({ type: "invalid_request_error", code: "invalid_request_path" });
+        expect(body.error.message).toContain("percent");
+      }
+    },
+  );
+
+  it("still passes well-formed escapes, %25 included", async () => {
+    const res = await call("/v1/files/100%25%20done?q=100%25", "JP", { ORIGIN_URL });
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+  });
+});
