@@ -2,8 +2,8 @@
 /**
  * Regenerates src/policy/iso-codes.ts from the maintained `iso-3166` package.
  * The worker bundles only the codes (not names) in a compact string, which keeps
- * ~5,000 subdivision codes to a few KiB gzip. `test/iso-codes.test.ts` fails when
- * the generated file drifts from the installed package: run `npm run gen:iso`.
+ * ~5,000 subdivision codes to a few KiB gzip. A test in `test/unit/schema.test.ts` fails
+ * when the generated file drifts from the installed package: run `npm run gen:iso`.
  */
 import { writeFileSync } from "node:fs";
 import { iso31661, iso31662 } from "iso-3166";

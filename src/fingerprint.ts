@@ -5,10 +5,6 @@
 import { log } from "./log";
 
 /**
- * The imported key, cached once it exists. The promise itself is never shared between
- * requests: workerd ties a pending promise to the request that created it.
- */
-/**
  * The imported key, cached once it exists. A pending promise is never shared between
  * requests: workerd ties it to the request that created it.
  */

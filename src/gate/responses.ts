@@ -3,7 +3,7 @@
  * notice headers added to the origin's response.
  */
 import type { Verdict } from "../decision";
-import { type CompiledPolicy, DEFAULT_ERROR_MESSAGE, errorBody } from "../policy/compile";
+import { type CompiledPolicy, errorBody } from "../policy/compile";
 
 const JSON_HEADERS = { "content-type": "application/json" } as const;
 
@@ -49,8 +49,6 @@ export function blocked(policy: CompiledPolicy, verdict: Verdict): Response {
   if (policy.docsUrl) headers.set("link", `<${policy.docsUrl}>; rel="help"`);
   return new Response(policy.blockBody, { status: 403, headers });
 }
-
-export { DEFAULT_ERROR_MESSAGE };
 
 /**
  * Adds the decision's notice headers to the origin's response without reading its body.

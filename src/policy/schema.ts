@@ -206,7 +206,6 @@ export const PolicySchema = strict({
 });
 
 export type PolicyDocument = v.InferOutput<typeof PolicySchema>;
-export type EnforcementWindow = v.InferOutput<typeof window>;
 
 export type ValidationResult = { ok: true; policy: PolicyDocument } | { ok: false; errors: PolicyProblem[] };
 

@@ -58,7 +58,7 @@ interface Problem {
 class KvTimeout extends Error {}
 
 /** Counters for tests, `/healthz` and benchmarks. */
-export const storeStats = { kvReads: 0, failures: 0 };
+export const storeStats = { kvReads: 0 };
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -123,7 +123,6 @@ async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
     state.nextReadAt = generation === state.generation ? started + cacheMs : 0;
     state.lastError = null;
   } else {
-    storeStats.failures++;
     state.nextReadAt = Date.now() + Math.min(cacheMs, RETRY_AFTER_FAILURE_MS);
     if (problem.detail !== state.lastError?.detail) {
       log("error", "policy_load_failed", {
