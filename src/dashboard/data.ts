@@ -29,15 +29,8 @@ export interface RegionExposure {
   top: CustomerTotal[];
 }
 
-export interface CustomerTotal {
-  fingerprint: string;
-  /** `name=value;…` as in the CSV. */
-  identity: string;
-  requests: number;
-  blocked: number;
-  days: number;
-  lastDay: string;
-}
+/** A region's top customer as the page shows it: `identity` is `name=value;…` as in the CSV, not the ledger's JSON. */
+export type CustomerTotal = Omit<LedgerTopCustomer, "region">;
 
 /**
  * Per-region totals, series and top customers from the ledger's summary reads, busiest

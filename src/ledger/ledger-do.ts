@@ -260,7 +260,7 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
   regionDays(filter: LedgerFilter): LedgerRegionDay[] {
     const w = where(filter);
     return this.ctx.storage.sql
-      .exec<{ region: string; day: string; customers: number; requests: number; blocked: number }>(
+      .exec<LedgerRegionDay>(
         `SELECT region, day, COUNT(DISTINCT CASE WHEN ${CUSTOMER} THEN fingerprint || ' ' || identity END) AS customers, SUM(n) AS requests,
          SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked
          FROM exposure WHERE ${w.sql} GROUP BY day, region ORDER BY region, day`,
@@ -273,15 +273,7 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
   top(filter: LedgerFilter, n: number): LedgerTopCustomer[] {
     const w = where(filter);
     return this.ctx.storage.sql
-      .exec<{
-        region: string;
-        fingerprint: string;
-        identity: string;
-        requests: number;
-        blocked: number;
-        days: number;
-        lastDay: string;
-      }>(
+      .exec<LedgerTopCustomer>(
         `SELECT region, fingerprint, identity, requests, blocked, days, lastDay FROM (
            SELECT region, fingerprint, identity, SUM(n) AS requests,
              SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked,
@@ -299,14 +291,7 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
   summary(filter: LedgerFilter): LedgerRegionSummary[] {
     const w = where(filter);
     return this.ctx.storage.sql
-      .exec<{
-        region: string;
-        customers: number;
-        requests: number;
-        blocked: number;
-        firstDay: string;
-        lastDay: string;
-      }>(
+      .exec<LedgerRegionSummary>(
         `SELECT region, COUNT(DISTINCT CASE WHEN ${CUSTOMER} THEN fingerprint || ' ' || identity END) AS customers, SUM(n) AS requests,
          SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked, MIN(day) AS firstDay, MAX(day) AS lastDay
          FROM exposure WHERE ${w.sql} GROUP BY region ORDER BY region`,

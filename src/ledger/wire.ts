@@ -39,8 +39,11 @@ export interface LedgerGroup {
   decisions: Record<LedgerDecision, number>;
 }
 
-/** Per-region totals of one shard over a range. */
-export interface LedgerRegionSummary {
+/**
+ * Per-region totals of one shard over a range. The three read rows are type aliases, not
+ * interfaces, so the Durable Object can pass them to `sql.exec<T>` (which wants a record type).
+ */
+export type LedgerRegionSummary = {
   region: string;
   /** Distinct (fingerprint, identity) pairs over the whole range. */
   customers: number;
@@ -48,20 +51,20 @@ export interface LedgerRegionSummary {
   blocked: number;
   firstDay: string;
   lastDay: string;
-}
+};
 
 /** Per (region, day) totals: the series of the dashboard and the world map. */
-export interface LedgerRegionDay {
+export type LedgerRegionDay = {
   region: string;
   day: string;
   /** Distinct (fingerprint, identity) pairs that day. */
   customers: number;
   requests: number;
   blocked: number;
-}
+};
 
 /** One of a region's busiest customers over a range. */
-export interface LedgerTopCustomer {
+export type LedgerTopCustomer = {
   region: string;
   fingerprint: string;
   identity: string;
@@ -70,7 +73,7 @@ export interface LedgerTopCustomer {
   /** Days with traffic in the range. */
   days: number;
   lastDay: string;
-}
+};
 
 /** What `stats()` reports for one shard. */
 export interface ShardStats {
