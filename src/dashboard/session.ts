@@ -9,6 +9,8 @@
  * accepted because KV is eventually consistent and a revocation list would lag anyway.
  */
 
+import { base64url, fromBase64url } from "../base64url";
+
 /** Cookie name; `__Secure-` makes browsers refuse it unless it is set with `Secure`. */
 export const SESSION_COOKIE = "__Secure-rg-dashboard";
 /** Sessions last this long from sign-in. */
@@ -26,19 +28,6 @@ const encoder = new TextEncoder();
  * requests: workerd ties it to the request that created it (as in ../fingerprint.ts).
  */
 let keyCache: { token: string; key: CryptoKey } | undefined;
-
-function base64url(bytes: ArrayBuffer | Uint8Array): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let text = "";
-  for (const b of view) text += String.fromCharCode(b);
-  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  const bin = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
-}
 
 /** The MAC key of sessions and CSRF tokens: HMAC-SHA256(ADMIN_TOKEN, purpose label). */
 async function sessionKey(token: string): Promise<CryptoKey> {

@@ -2,6 +2,7 @@
  * Ledger reads for notices: whole customers per page, so a notice is never split across
  * pages, and one fingerprint's rows for the customer's own view in `/check`.
  */
+import { base64url, fromBase64url } from "../base64url";
 import { readFingerprintGroups, readGroupPage } from "./client";
 import { customerKey } from "./notices";
 import { keyOf } from "./report";
@@ -24,19 +25,14 @@ export interface CustomerPage {
 
 /** Opaque cursor text of a customer key (base64url of its UTF-8 bytes). */
 export function encodeCursor(key: string): string {
-  let bin = "";
-  for (const b of new TextEncoder().encode(key)) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(key));
 }
 
 /** The customer key of a cursor, or null when the cursor is not one of ours. */
 export function decodeCursor(cursor: string): string | null {
   if (!/^[A-Za-z0-9_-]{1,2000}$/.test(cursor)) return null;
   try {
-    const bin = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const key = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-      Uint8Array.from(bin, (c) => c.charCodeAt(0)),
-    );
+    const key = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(fromBase64url(cursor)!);
     return key.includes("\u0000") ? key : null;
   } catch {
     return null;

@@ -2,6 +2,7 @@
  * Exposure reports as pure functions: query parsing, merging the shards' answers, and
  * the JSON and CSV shapes that the admin route and `region-gate exposure report` share.
  */
+import { base64url, fromBase64url } from "../base64url";
 import { csvField, identityText } from "./csv";
 import { isLedgerDecision } from "./model";
 import {
@@ -45,20 +46,16 @@ export function compareKeys(a: RowKey, b: RowKey): number {
 
 /** Opaque cursor: base64url of the JSON of the last row key of a page. */
 export function encodeCursor(key: RowKey): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(key));
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(JSON.stringify(key)));
 }
 
 /** The row key of a cursor, or null when it is not one this ledger handed out. */
 export function decodeCursor(cursor: string): RowKey | null {
   try {
-    const bin = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const bytes = fromBase64url(cursor);
+    if (bytes === null) return null;
     const key: unknown = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-        Uint8Array.from(bin, (c) => c.charCodeAt(0)),
-      ),
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes),
     );
     if (Array.isArray(key) && key.length === 4 && key.every((k) => typeof k === "string"))
       return key as RowKey;
