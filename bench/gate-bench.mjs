@@ -24,7 +24,7 @@
  * Load goes to 127.0.0.1 only. Raw figures: bench/results/gate-bench-<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,7 @@ const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs").split(",").map
   const [name, entry] = g.split("=");
   return { name, entry: resolve(root, entry) };
 });
+const ORIGIN = process.env.ORIGIN ?? "fixed";
 const PIN = process.env.PIN !== "0" && cpus().length >= 2;
 const SERVER_CPU = process.env.SERVER_CPU ?? "1";
 const WRK_CPU = process.env.WRK_CPU ?? "0";
@@ -192,13 +193,23 @@ function start(what, cmd, args) {
   return child;
 }
 
+/**
+ * Each target gets its own copy of the local state (the policy in KV): workerd processes
+ * sharing one persist directory sometimes failed to start.
+ */
+function stateFor(what) {
+  const dir = join(out, `state-${what}`);
+  cpSync(join(out, "state"), dir, { recursive: true });
+  return dir;
+}
+
 function wranglerDev(what, config, entry, port, vars) {
   const args = [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "dev"];
   if (entry) args.push(entry);
   args.push("-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1));
   args.push(
     "--persist-to",
-    join(out, "state"),
+    stateFor(what),
     "--log-level",
     "warn",
     "--show-interactive-dev-session=false",
@@ -255,26 +266,33 @@ async function main() {
     ].concat(["--persist-to", join(out, "state")]),
     { cwd: root, env, stdio: "pipe" },
   );
-  origin = start("origin", process.execPath, [join(root, "demo", "origin.mjs"), String(originPort)]);
-  const bare = wranglerDev("bare", bareConfig(), null, barePort, { ORIGIN_URL: originUrl });
-  const targets = [{ name: "bare", url: `http://127.0.0.1:${barePort}`, child: bare }];
-  GATES.forEach((g, i) => {
-    const port = BASE_PORT + 3 + 2 * i;
-    const child = wranglerDev(g.name, join(root, "wrangler.toml"), g.entry, port, {
-      ORIGIN_URL: originUrl,
-      ADMIN_TOKEN: "bench-admin-token-0123456789",
-      IDENTITY_SALT: "bench-salt",
-    });
-    targets.push({ name: g.name, url: `http://127.0.0.1:${port}`, child });
-  });
+  // ORIGIN=fixed (default): the same answer whatever the request (bench/fixed-origin.mjs).
+  // ORIGIN=echo: the demo origin, whose answer echoes every request header, so the gate's
+  // forwarded headers (SPEC section 5) come back as a longer body for it to stream.
+  const originScript = ORIGIN === "echo" ? join(root, "demo", "origin.mjs") : join(root, "bench", "fixed-origin.mjs");
+  origin = start("origin", process.execPath, [originScript, String(originPort)]);
+  const targets = [
+    { name: "bare", port: barePort, config: bareConfig(), entry: null, vars: { ORIGIN_URL: originUrl } },
+    ...GATES.map((g, i) => ({
+      name: g.name,
+      port: BASE_PORT + 3 + 2 * i,
+      config: join(root, "wrangler.toml"),
+      entry: g.entry,
+      vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: "bench-admin-token-0123456789", IDENTITY_SALT: "bench-salt" },
+    })),
+  ];
+  // One at a time: several wrangler builds and workerd starts at once on two CPUs can
+  // outlast wrangler's runtime start-up timeout.
   for (const t of targets) {
+    t.url = `http://127.0.0.1:${t.port}`;
+    t.child = wranglerDev(t.name, t.config, t.entry, t.port, t.vars);
     await waitReady(`${t.url}/v1/models`, t.child, t.name);
-    t.pids = workerdPids(t.child.pid, Number(new URL(t.url).port));
+    t.pids = workerdPids(t.child.pid, t.port);
   }
   console.log(
     `wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up + ${DURATION} s per target, ${ROUNDS} rounds per profile, ` +
       `${cpus().length} CPUs${PIN ? `, servers on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU}` : ""}, node ${process.version}, ` +
-      `gates ${GATES.map((g) => `${g.name}=${g.entry.slice(root.length + 1)}`).join(" ")}, ` +
+      `origin ${ORIGIN}, gates ${GATES.map((g) => `${g.name}=${g.entry.slice(root.length + 1)}`).join(" ")}, ` +
       `load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
   );
   const rounds = [];
