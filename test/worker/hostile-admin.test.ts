@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { livePolicy } from "../fixtures/policies";
 import { mutatedPolicy } from "../unit/fuzz-arbitraries";
 import { adminFetch, json, TOKEN } from "./admin-shared";
@@ -15,6 +15,10 @@ async function snapshot(): Promise<Record<string, string | null>> {
   for (const { name } of (await env.POLICY.list()).keys) out[name] = await env.POLICY.get(name);
   return out;
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const put = (body: string) => adminFetch("/policy", { method: "PUT", body });
 
@@ -141,13 +145,30 @@ describe("credentials", () => {
   });
 
   it("compares tokens in constant time: HMAC digests through crypto.subtle.timingSafeEqual", async () => {
-    // A review check that fails if the comparison is swapped for ===: the module's
-    // source must go through timingSafeEqual, and equal-length near misses must fail.
+    // Fails if the comparison is swapped for === (or any early exit): every pair, whatever
+    // its lengths and shared prefix, is HMACed and the two fixed-length digests go through
+    // timingSafeEqual, exactly once per comparison.
     const { tokensEqual } = await import("../../src/admin/auth");
-    expect(await tokensEqual(TOKEN, TOKEN)).toBe(true);
-    expect(await tokensEqual(TOKEN.replace(/^./, "X"), TOKEN)).toBe(false);
-    expect(await tokensEqual("", TOKEN)).toBe(false);
-    expect(await tokensEqual(`${TOKEN}${TOKEN}`, TOKEN)).toBe(false);
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    const compare = vi.spyOn(crypto.subtle, "timingSafeEqual");
+    const pairs: Array<[string, string, boolean]> = [
+      [TOKEN, TOKEN, true],
+      [TOKEN.replace(/^./, "X"), TOKEN, false],
+      [TOKEN.replace(/.$/, "X"), TOKEN, false],
+      ["", TOKEN, false],
+      [TOKEN.slice(0, 1), TOKEN, false],
+      [`${TOKEN}${TOKEN}`, TOKEN, false],
+    ];
+    for (const [given, expected, equal] of pairs) {
+      sign.mockClear();
+      compare.mockClear();
+      expect(await tokensEqual(given, expected)).toBe(equal);
+      expect(sign.mock.calls.map(([algorithm]) => algorithm)).toEqual(["HMAC", "HMAC"]);
+      expect(compare).toHaveBeenCalledTimes(1);
+      const [a, b] = compare.mock.calls[0] ?? [];
+      // SHA-256 HMACs: 32 bytes each, so the length of the secret never reaches the comparison.
+      expect([(a as ArrayBuffer).byteLength, (b as ArrayBuffer).byteLength]).toEqual([32, 32]);
+    }
   });
 });
 
