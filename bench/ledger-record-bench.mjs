@@ -18,6 +18,7 @@ const outfile = join(root, ".tmp", "bench", "ledger-record.mjs");
 await build({
   stdin: {
     contents: `export { recordExposure, exposureStats } from "./src/ledger/recorder.ts";
+      export { factsOf } from "./src/facts.ts";
       export { compilePolicy } from "./src/policy/compile.ts";
       export { validatePolicy } from "./src/policy/schema.ts";`,
     resolveDir: root,
@@ -30,7 +31,7 @@ await build({
   outfile,
   logLevel: "warning",
 });
-const { recordExposure, exposureStats, compilePolicy, validatePolicy } = await import(
+const { recordExposure, exposureStats, factsOf, compilePolicy, validatePolicy } = await import(
   pathToFileURL(outfile).href
 );
 
@@ -48,7 +49,7 @@ const policy = compilePolicy(checked.policy);
 const env = { IDENTITY_SALT: "bench-salt", EXPOSURE_FLUSH_SECONDS: "3600" };
 const verdict = { decision: "block", region: "CN", country: "CN", rule: "bench" };
 // The first event schedules the (hour-long) delayed flush; give it a context nobody awaits.
-recordExposure({ waitUntil() {} }, env, policy, verdict, new Request("https://gate.test/"), null);
+recordExposure({ waitUntil() {} }, env, policy, factsOf(new Request("https://gate.test/"), "/"), verdict);
 
 function requests(keyed) {
   return Array.from({ length: 1000 }, (_, i) => {
@@ -67,7 +68,10 @@ async function measure(label, keyed) {
   for (let round = 0; round < ROUNDS; round++) {
     pending.length = 0;
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < N; i++) recordExposure(ctx, env, policy, verdict, reqs[i % reqs.length], null);
+    for (let i = 0; i < N; i++) {
+      const request = reqs[i % reqs.length];
+      recordExposure(ctx, env, policy, factsOf(request, "/v1/chat/completions"), verdict);
+    }
     const t1 = process.hrtime.bigint();
     await Promise.all(pending);
     const t2 = process.hrtime.bigint();

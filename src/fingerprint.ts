@@ -2,14 +2,11 @@
  * API keys become fingerprints: the first 16 hex characters of
  * HMAC-SHA256(IDENTITY_SALT, key). The raw key never leaves the request.
  */
-import { log } from "./log";
-
 /**
  * The imported key, cached once it exists. A pending promise is never shared between
  * requests: workerd ties it to the request that created it.
  */
 let keyCache: { salt: string; key: CryptoKey } | undefined;
-let warnedNoSalt = false;
 
 async function hmacKey(salt: string): Promise<CryptoKey> {
   if (keyCache?.salt === salt) return keyCache.key;
@@ -37,20 +34,4 @@ export function bearerToken(authorization: string | null): string | null {
   if (!authorization) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   return m ? m[1]! : null;
-}
-
-/** Fingerprint of the request's bearer key, or null without a key (or without a salt, logged once). */
-export async function requestFingerprint(request: Request, salt: string | undefined): Promise<string | null> {
-  const token = bearerToken(request.headers.get("authorization"));
-  if (token === null) return null;
-  if (!salt) {
-    if (!warnedNoSalt) {
-      warnedNoSalt = true;
-      log("warn", "identity_salt_missing", {
-        fix: "set the IDENTITY_SALT secret (wrangler secret put IDENTITY_SALT); key fingerprints are off until then",
-      });
-    }
-    return null;
-  }
-  return fingerprint(salt, token);
 }

@@ -2,9 +2,9 @@
  * The request path: policy → decision → 403 or stream through to the origin.
  */
 import { type GateEnv, readConfig } from "../config";
-import { climbsAboveRoot, decide, type Verdict } from "../decision";
-import { requestFingerprint } from "../fingerprint";
-import { isLedgerDecision } from "../ledger/model";
+import { climbsAboveRoot } from "../decision";
+import { factsOf, judge } from "../facts";
+import { isLedgerDecision } from "../ledger/decisions";
 import { recordExposure } from "../ledger/recorder";
 import { getPolicy } from "../policy/store";
 import { afterBody } from "./drain";
@@ -53,25 +53,9 @@ export async function gate(
     return config.failOpen ? forward(request, null, options, url) : afterBody(request, policyUnavailable());
   }
 
-  const cf = request.cf;
-  const facts = {
-    path: url.pathname,
-    country: typeof cf?.country === "string" ? cf.country : null,
-    regionCode: typeof cf?.regionCode === "string" ? cf.regionCode : null,
-    ip: request.headers.get("cf-connecting-ip"),
-    fingerprint: null as string | null,
-  };
-  const now = Date.now();
-  let verdict: Verdict = decide(policy, facts, now);
-  if (isLedgerDecision(verdict.decision) && policy.keyExemptions.size > 0) {
-    // Only requests from unsupported regions pay for the HMAC.
-    facts.fingerprint = await requestFingerprint(request, env.IDENTITY_SALT);
-    if (facts.fingerprint) verdict = decide(policy, facts, now);
-  }
-
-  if (isLedgerDecision(verdict.decision)) {
-    recordExposure(ctx, env, policy, verdict, request, facts.fingerprint);
-  }
+  const facts = factsOf(request, url.pathname);
+  const verdict = await judge(policy, facts, env.IDENTITY_SALT, Date.now());
+  if (isLedgerDecision(verdict.decision)) recordExposure(ctx, env, policy, facts, verdict);
   if (verdict.decision === "block") return afterBody(request, blocked(policy, verdict));
   return withNotice(await forward(request, verdict, options, url), policy, verdict);
 }

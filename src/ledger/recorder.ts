@@ -5,7 +5,8 @@
  * and no more often than the shard asks (`flushAfterMs`, docs/ledger.md "Load on a shard").
  */
 import type { Verdict } from "../decision";
-import { bearerToken, fingerprint as hmacFingerprint } from "../fingerprint";
+import { bearerOf, type Facts } from "../facts";
+import { fingerprint as hmacFingerprint } from "../fingerprint";
 import { log } from "../log";
 import type { CompiledPolicy } from "../policy/compile";
 import { shardStub } from "./client";
@@ -111,26 +112,26 @@ function queueOf(shard: number): ShardQueue {
 /**
  * Counts one exposure event for a request from an unsupported region (SPEC section 6).
  * Synchronous and never throws: the only async part (the key's HMAC) and the flush run in
- * `ctx.waitUntil`. `fingerprint` is the one the gate already computed, or null.
+ * `ctx.waitUntil`. `facts.fingerprint` is the one `judge()` already computed, or null.
  */
 export function recordExposure(
   ctx: WaitUntil,
   env: LedgerEnv,
   policy: CompiledPolicy,
+  facts: Facts,
   verdict: Verdict,
-  request: Request,
-  fingerprint: string | null,
 ): void {
   try {
     if (env.EXPOSURE_LEDGER === "off" || !isLedgerDecision(verdict.decision)) return;
     const day = utcDay(Date.now());
     const region = verdict.region ?? verdict.country ?? "XX";
-    const identity = identityOf(request.headers, policy.identityHeaders);
+    const identity = identityOf(facts.headers, policy.identityHeaders);
     const decision = verdict.decision;
     const shard = shardOf(region);
     const count = (fp: string) =>
       add(ctx, env, shard, `${day}${SEP}${region}${SEP}${fp}${SEP}${identity}${SEP}${decision}`);
-    const token = fingerprint === null ? bearerToken(request.headers.get("authorization")) : null;
+    const fingerprint = facts.fingerprint;
+    const token = fingerprint === null ? bearerOf(facts) : null;
     if (fingerprint !== null) count(fingerprint);
     else if (token === null) count(ANONYMOUS);
     else if (!env.IDENTITY_SALT) count(unfingerprinted());

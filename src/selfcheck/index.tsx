@@ -18,7 +18,8 @@ import { type GateEnv, readConfig } from "../config";
 import { HTML_HEADERS, Page } from "../dashboard/layout";
 import { type PhaseView, phaseAt, readableInstant } from "../dashboard/phase";
 import { type Decision, decide } from "../decision";
-import { bearerToken, fingerprint, requestFingerprint } from "../fingerprint";
+import { factsOf, judge } from "../facts";
+import { bearerToken, fingerprint } from "../fingerprint";
 import type { CompiledPolicy } from "../policy/compile";
 import { getPolicy } from "../policy/store";
 import { type OwnLedgerError, type OwnLedgerView, ownLedgerView } from "./own-ledger";
@@ -61,20 +62,12 @@ export async function selfCheckOf(
   salt: string | undefined,
   now: number,
 ): Promise<SelfCheck> {
-  const cf = request.cf;
-  const country = typeof cf?.country === "string" ? cf.country : null;
-  const regionCode = typeof cf?.regionCode === "string" ? cf.regionCode : null;
   const path = policy.doc.scope?.include?.[0] ?? "/";
-  const facts = { path, country, regionCode };
+  const facts = factsOf(request, path);
   // The window is taken without exemptions: an exempt caller still learns their dates.
-  const regional = decide(policy, facts, now);
-  let verdict = regional;
-  if (regional.window) {
-    const ip = request.headers.get("cf-connecting-ip");
-    const fingerprint = policy.keyExemptions.size > 0 ? await requestFingerprint(request, salt) : null;
-    const exempted = decide(policy, { ...facts, ip, fingerprint }, now);
-    if (exempted.decision === "exempt") verdict = exempted;
-  }
+  const regional = decide(policy, { ...facts, ip: null }, now);
+  const verdict = regional.window ? await judge(policy, facts, salt, now) : regional;
+  const { country, regionCode } = facts;
   return {
     country,
     subdivision: country && regionCode ? `${country}-${regionCode}` : null,

@@ -5,6 +5,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Verdict } from "../../src/decision";
+import { factsOf } from "../../src/facts";
 import app from "../../src/index";
 import type { LedgerEnv } from "../../src/ledger/model";
 import {
@@ -112,7 +113,7 @@ describe("exposure ledger faults", () => {
     const distinct = MAX_RETRY_KEYS + MAX_BUFFER_KEYS; // one more full buffer than the retry queue holds
     for (let i = 0; i < distinct; i++) {
       const request = new Request("https://gate.test/v1/x", { headers: { "x-org": `org-${i}` } });
-      recordExposure(ctx, brokenFast, policy, verdict, request, null);
+      recordExposure(ctx, brokenFast, policy, factsOf(request, "/v1/x"), verdict);
       expect(exposureStats().bufferedKeys).toBeLessThanOrEqual(MAX_BUFFER_KEYS);
     }
     // The early flushes have failed once each (a failed shard's timer, minutes away, is not awaited).

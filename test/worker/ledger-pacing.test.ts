@@ -7,6 +7,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Verdict } from "../../src/decision";
+import { factsOf } from "../../src/facts";
 import { readShardStats, shardStub } from "../../src/ledger/client";
 import { type LedgerEnv, shardOf, utcDay } from "../../src/ledger/model";
 import { exposureStats, recordExposure } from "../../src/ledger/recorder";
@@ -20,7 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function record(e: LedgerEnv, region: string, org: string): void {
   const verdict: Verdict = { decision: "block", region, country: region, rule: "test" };
   const request = new Request("https://gate.test/v1/x", { headers: { "x-org": org } });
-  recordExposure(ctx, e, policy, verdict, request, null);
+  recordExposure(ctx, e, policy, factsOf(request, "/v1/x"), verdict);
 }
 
 async function until(what: () => boolean, ms: number): Promise<void> {
