@@ -18,8 +18,9 @@
  * GATES (name=entry, comma-separated) measures candidates side by side in the same run,
  * each against the same bare worker (a candidate = a copy of the repo with one change).
  *
- * Servers (wrangler, both workerd processes, the origin) are pinned to CPU $SERVER_CPU
- * and wrk to $WRK_CPU with taskset when the machine has two CPUs or more (PIN=0: off).
+ * Servers (wrangler and both workerd processes) are pinned to CPU $SERVER_CPU, and wrk and
+ * the origin to $WRK_CPU (ORIGIN_CPU to change it: on the servers' CPU, the origin's work
+ * for the gate's extra request headers competes with the workerd processes measured), with taskset when the machine has two CPUs or more (PIN=0: off).
  * Ports: BENCH_PORT (default 18790) .. +5. Installs wrk with apt-get when it is missing.
  * Load goes to 127.0.0.1 only. Raw figures: bench/results/gate-bench-<time>.json.
  */
@@ -44,6 +45,7 @@ const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs").split(",").map
 const ORIGIN = process.env.ORIGIN ?? "fixed";
 const PIN = process.env.PIN !== "0" && cpus().length >= 2;
 const SERVER_CPU = process.env.SERVER_CPU ?? "1";
+const ORIGIN_CPU = process.env.ORIGIN_CPU ?? process.env.WRK_CPU ?? "0";
 const WRK_CPU = process.env.WRK_CPU ?? "0";
 const TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const env = {
@@ -183,8 +185,8 @@ async function waitReady(url, child, what) {
 
 const children = [];
 
-function start(what, cmd, args) {
-  const [c, a] = pinned(SERVER_CPU, cmd, args);
+function start(what, cmd, args, cpu = SERVER_CPU) {
+  const [c, a] = pinned(cpu, cmd, args);
   const log = join(out, `${what}.log`);
   writeFileSync(log, "");
   const child = spawn(c, a, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -207,13 +209,7 @@ function wranglerDev(what, config, entry, port, vars) {
   const args = [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "dev"];
   if (entry) args.push(entry);
   args.push("-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1));
-  args.push(
-    "--persist-to",
-    stateFor(what),
-    "--log-level",
-    "warn",
-    "--show-interactive-dev-session=false",
-  );
+  args.push("--persist-to", stateFor(what), "--log-level", "warn", "--show-interactive-dev-session=false");
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   return start(what, process.execPath, args);
 }
@@ -269,8 +265,9 @@ async function main() {
   // ORIGIN=fixed (default): the same answer whatever the request (bench/fixed-origin.mjs).
   // ORIGIN=echo: the demo origin, whose answer echoes every request header, so the gate's
   // forwarded headers (SPEC section 5) come back as a longer body for it to stream.
-  const originScript = ORIGIN === "echo" ? join(root, "demo", "origin.mjs") : join(root, "bench", "fixed-origin.mjs");
-  origin = start("origin", process.execPath, [originScript, String(originPort)]);
+  const originScript =
+    ORIGIN === "echo" ? join(root, "demo", "origin.mjs") : join(root, "bench", "fixed-origin.mjs");
+  origin = start("origin", process.execPath, [originScript, String(originPort)], ORIGIN_CPU);
   const targets = [
     { name: "bare", port: barePort, config: bareConfig(), entry: null, vars: { ORIGIN_URL: originUrl } },
     ...GATES.map((g, i) => ({
@@ -278,7 +275,11 @@ async function main() {
       port: BASE_PORT + 3 + 2 * i,
       config: join(root, "wrangler.toml"),
       entry: g.entry,
-      vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: "bench-admin-token-0123456789", IDENTITY_SALT: "bench-salt" },
+      vars: {
+        ORIGIN_URL: originUrl,
+        ADMIN_TOKEN: "bench-admin-token-0123456789",
+        IDENTITY_SALT: "bench-salt",
+      },
     })),
   ];
   // One at a time: several wrangler builds and workerd starts at once on two CPUs can
@@ -291,7 +292,7 @@ async function main() {
   }
   console.log(
     `wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up + ${DURATION} s per target, ${ROUNDS} rounds per profile, ` +
-      `${cpus().length} CPUs${PIN ? `, servers on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU}` : ""}, node ${process.version}, ` +
+      `${cpus().length} CPUs${PIN ? `, servers on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU}, origin on CPU ${ORIGIN_CPU}` : ""}, node ${process.version}, ` +
       `origin ${ORIGIN}, gates ${GATES.map((g) => `${g.name}=${g.entry.slice(root.length + 1)}`).join(" ")}, ` +
       `load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
   );
