@@ -3,12 +3,12 @@
  */
 
 import { parseInstant } from "../../src/explain";
+import { diffPolicies, isoTime } from "../../src/policy/diff";
 import { activeAt, canonicalPolicy, documentSha } from "../../src/policy/history";
 import { parsePolicy } from "../../src/policy/parse";
 import type { PolicyDocument } from "../../src/policy/schema";
 import { type PolicyBackend, policyBackend, STORE_OPTIONS, storeHelp, writeFailed } from "../backend";
 import { command } from "../command";
-import { diffPolicies, isoTime } from "../diff";
 import { CliError, EXIT, usage } from "../errors";
 import { type CliIO, confirmOrStop, loadPolicyFile, problemLines, readInputFile } from "../io";
 

@@ -7,7 +7,6 @@
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { diffPolicies } from "../../cli/diff";
 import { adminSurface } from "../admin/access";
 import { adminActor, tokensEqual } from "../admin/auth";
 import { readFormBody } from "../admin/http";
@@ -15,6 +14,7 @@ import { kvStorage } from "../admin/kv-storage";
 import { rollbackStored } from "../admin/policy";
 import { type GateEnv, readConfig } from "../config";
 import { log } from "../log";
+import { diffPolicies } from "../policy/diff";
 import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } from "../policy/history";
 import { parsePolicy } from "../policy/parse";
 import type { PolicyDocument } from "../policy/schema";

@@ -1,12 +1,13 @@
 /**
- * `policy diff`: what changes between two policies, in an operator's words — countries
- * added or removed, dates moved — and the effect per region, computed with the gate's own
- * `decide`: "CN: warn → block on 2024-07-09T00:00:00Z (before: warn, block never)".
+ * What changes between two policies, in an operator's words (`region-gate policy diff` and
+ * the dashboard's history pages print the same lines): countries added or removed, dates
+ * moved, and the effect per region, computed with the gate's own `decide`:
+ * "CN: warn → block on 2024-07-09T00:00:00Z (before: warn, block never)".
  */
-import { type Decision, decide } from "../src/decision";
-import { type CompiledPolicy, compilePolicy } from "../src/policy/compile";
-import { ISO_3166_1 } from "../src/policy/iso-codes";
-import type { PolicyDocument } from "../src/policy/schema";
+import { type Decision, decide } from "../decision";
+import { type CompiledPolicy, compilePolicy } from "./compile";
+import { ISO_3166_1 } from "./iso-codes";
+import type { PolicyDocument } from "./schema";
 
 type Window = { warnFrom?: string | null; blockFrom: string | null } | undefined;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffPolicies, effects, fieldChanges } from "../../cli/diff";
+import { diffPolicies, effects, fieldChanges } from "../../src/policy/diff";
 import { specPolicy } from "../fixtures/policies";
 
 const JULY_1 = Date.parse("2024-07-01T00:00:00Z");
