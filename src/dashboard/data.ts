@@ -6,7 +6,7 @@
 import { readExposure, readRegionDays, readRegionSummary, readTopCustomers } from "../ledger/client";
 import { identityText, MAX_PAGE_ROWS, rowsCsv } from "../ledger/report";
 import type { LedgerFilter, LedgerRegionDay, LedgerRegionSummary, LedgerTopCustomer } from "../ledger/wire";
-import { DAY_MS } from "./phase";
+import { DAY_MS } from "../ui/phase";
 
 /** Every UTC day from `from` to `to`, inclusive. */
 export function daysBetween(from: string, to: string): string[] {

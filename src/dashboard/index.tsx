@@ -19,8 +19,8 @@ import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } 
 import { parsePolicy } from "../policy/parse";
 import type { PolicyDocument } from "../policy/schema";
 import { getPolicy, invalidatePolicy } from "../policy/store";
+import { HTML_HEADERS } from "../ui/layout";
 import { exposureCsvStream } from "./data";
-import { HTML_HEADERS } from "./layout";
 import { Exposure } from "./pages/exposure";
 import { ConfirmRollback, History, VersionPage } from "./pages/history";
 import { MapPage } from "./pages/map";

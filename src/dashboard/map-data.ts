@@ -7,8 +7,8 @@
 import { explainCase } from "../explain";
 import { countryCodes } from "../policy/codes";
 import type { CompiledPolicy } from "../policy/compile";
+import { readableInstant } from "../ui/phase";
 import type { RegionExposure } from "./data";
-import { readableInstant } from "./phase";
 
 /** The map's phases: decide() on the policy's first scope prefix for a caller from there. */
 export const PHASES = ["block", "warn", "observe", "monitor", "pass"] as const;

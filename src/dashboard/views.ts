@@ -8,11 +8,11 @@ import type { LedgerFilter } from "../ledger/wire";
 import { countryCodes } from "../policy/codes";
 import type { CompiledPolicy } from "../policy/compile";
 import type { Activation, ActiveMeta, HistoryEntry } from "../policy/history";
+import { DAY_MS, phaseAt } from "../ui/phase";
 import { daysBetween, type RegionExposure, readRegionExposure } from "./data";
 import { milestones, phasesAt } from "./map-data";
 import type { HistoryEvent } from "./pages/history";
 import type { MapView } from "./pages/map";
-import { DAY_MS, phaseAt } from "./phase";
 
 export interface OverviewData {
   version: string;

@@ -15,13 +15,13 @@
  */
 import { Hono } from "hono";
 import { type GateEnv, readConfig } from "../config";
-import { HTML_HEADERS, Page } from "../dashboard/layout";
-import { type PhaseView, phaseAt, readableInstant } from "../dashboard/phase";
 import { type Decision, decide } from "../decision";
 import { factsOf, judge } from "../facts";
 import { bearerToken, fingerprint } from "../fingerprint";
 import type { CompiledPolicy } from "../policy/compile";
 import { getPolicy } from "../policy/store";
+import { HTML_HEADERS, Page } from "../ui/layout";
+import { type PhaseView, phaseAt, readableInstant } from "../ui/phase";
 import { type OwnLedgerError, type OwnLedgerView, ownLedgerView } from "./own-ledger";
 
 /** What the self-check answers, as JSON (and rendered as HTML). */

@@ -1,7 +1,7 @@
 /** Policy history: the activation table, a version's diff and document, the rollback confirmation. */
 import type { Activation, HistoryEntry } from "../../policy/history";
+import { readableInstant } from "../../ui/phase";
 import { BASE, versionLink } from "../paths";
-import { readableInstant } from "../phase";
 import { Csrf, count, Shell, When } from "./shell";
 
 export interface HistoryEvent {

@@ -3,10 +3,11 @@
  * date form, or one of the policy's own dates), a legend, and the regions per phase by
  * code and name beside it. Everything is in the URL (`?at=`), so it works without scripts.
  */
+
+import { readableInstant } from "../../ui/phase";
 import { entryId, MAP_CSS, type MapArea, type MapMark, Swatch, WorldMap } from "../map";
 import { type Milestone, PHASES, phaseText, type RegionPhase } from "../map-data";
 import { BASE } from "../paths";
-import { readableInstant } from "../phase";
 import { count, Shell, When } from "./shell";
 
 export interface MapView {

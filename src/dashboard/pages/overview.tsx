@@ -1,6 +1,6 @@
 /** The Overview (counts and the active version) and the enforcement Timeline. */
 import type { Child } from "hono/jsx";
-import { readableInstant } from "../phase";
+import { readableInstant } from "../../ui/phase";
 import type { OverviewData, TimelineRow } from "../views";
 import { Shell, Tag, When } from "./shell";
 

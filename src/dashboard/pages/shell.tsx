@@ -3,7 +3,7 @@
  * the sign-in form, the error page and the small pieces the pages share.
  */
 import type { Child } from "hono/jsx";
-import { Page } from "../layout";
+import { Page } from "../../ui/layout";
 import { BASE, NAV, type NavPath } from "../paths";
 
 /** A hidden CSRF field for a state-changing form. */
