@@ -1,11 +1,11 @@
 /**
- * The ledger's pure parts: day, identity text, shard map, CSV encoding. (In the worker
- * project because model.ts is typed against the workers runtime.)
+ * The ledger's pure parts: day, identity text, shard map, CSV encoding. (In worker-typed/
+ * because model.ts is typed against the Workers runtime; it runs in Node.)
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { IDENTITY_VALUE_MAX, identityOf, SHARDS, shardOf, utcDay } from "../../src/ledger/model";
-import { csvField, identityText } from "../../src/ledger/report";
+import { IDENTITY_VALUE_MAX, identityOf, SHARDS, shardOf, utcDay } from "../../../src/ledger/model";
+import { csvField, identityText } from "../../../src/ledger/report";
 
 describe("ledger model", () => {
   it("cuts days at UTC midnight, in both directions of the clock", () => {

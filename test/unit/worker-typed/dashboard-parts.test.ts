@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { describeSeries, yAxis } from "../../src/dashboard/chart";
-import { byRegion, daysBetween } from "../../src/dashboard/data";
-import { timelineRows } from "../../src/dashboard/views";
-import { compilePolicy, windowOf } from "../../src/policy/compile";
-import { phaseAt, readableInstant } from "../../src/ui/phase";
-import { specPolicy } from "../fixtures/policies";
+import { describeSeries, yAxis } from "../../../src/dashboard/chart";
+import { byRegion, daysBetween } from "../../../src/dashboard/data";
+import { timelineRows } from "../../../src/dashboard/views";
+import { compilePolicy, windowOf } from "../../../src/policy/compile";
+import { phaseAt, readableInstant } from "../../../src/ui/phase";
+import { specPolicy } from "../../fixtures/policies";
 
 const t = (s: string) => Date.parse(s);
 const window = (warnFrom: string | null, blockFrom: string | null) =>
