@@ -1,24 +1,15 @@
 /**
  * Where policy commands read and write: wrangler KV (`--local` for the dev store,
  * otherwise the deployed namespace) or a deployed gate's admin API (`--url --token`).
- * Both give the same answers, because both end in `src/policy/history.ts`.
+ * Both give the same answers, because both end in `src/policy/write.ts` and `history.ts`.
  */
 import { userInfo } from "node:os";
-import {
-  type ActiveMeta,
-  asActiveMeta,
-  etagOf,
-  type HistoryView,
-  historyKey,
-  POLICY_KEY,
-  type Precondition,
-  pushPolicy,
-  readHistory,
-  rollbackPolicy,
-  sha256Hex,
-  type WriteResult,
-} from "../src/policy/history";
+import { etagOf, sha256Hex } from "../src/policy/etag";
+import { type HistoryView, readHistory } from "../src/policy/history";
+import { historyKey, POLICY_KEY } from "../src/policy/keys";
+import { type ActiveMeta, asActiveMeta } from "../src/policy/meta";
 import type { PolicyDocument } from "../src/policy/schema";
+import { type Precondition, pushPolicy, rollbackPolicy, type WriteResult } from "../src/policy/write";
 import { HISTORY, WRITTEN } from "./answers";
 import { CliError, EXIT, usage } from "./errors";
 import type { CliIO } from "./io";

@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { POLICY_KEY, type PolicyStorage } from "../src/policy/history";
+import { POLICY_KEY } from "../src/policy/keys";
+import type { PolicyStorage } from "../src/policy/storage";
 import { CliError, EXIT } from "./errors";
 
 export interface WranglerTarget {

@@ -4,7 +4,8 @@
 
 import { parseInstant } from "../../src/explain";
 import { diffPolicies, isoTime } from "../../src/policy/diff";
-import { activeAt, canonicalPolicy, documentSha } from "../../src/policy/history";
+import { canonicalPolicy, documentSha } from "../../src/policy/etag";
+import { activeAt } from "../../src/policy/history";
 import { parsePolicy } from "../../src/policy/parse";
 import type { PolicyDocument } from "../../src/policy/schema";
 import { type PolicyBackend, policyBackend, STORE_OPTIONS, storeHelp, writeFailed } from "../backend";

@@ -1,50 +1,25 @@
 /**
  * `/policy` routes (SPEC section 7): read, write, validate, history, rollback. Writes go
- * through the shared rules of `policy/history.ts` (the CLI uses the same ones), then
- * invalidate this isolate's cached policy so the next request here uses the new one.
+ * through `policy/service.ts` (the dashboard's rollback too), which applies the rules of
+ * `policy/write.ts` (the CLI uses the same ones) and resets this isolate's cached policy.
  */
 import { type Context, Hono } from "hono";
 import type { GateEnv } from "../config";
 import { parseInstant } from "../explain";
-import { log } from "../log";
-import {
-  activeAt,
-  asActiveMeta,
-  canonicalPolicy,
-  etagOf,
-  historyKey,
-  POLICY_KEY,
-  type Precondition,
-  pushPolicy,
-  readHistory,
-  rollbackPolicy,
-  sha256Hex,
-  type WriteResult,
-} from "../policy/history";
+import { canonicalPolicy, etagOf, sha256Hex } from "../policy/etag";
+import { activeAt, readHistory } from "../policy/history";
+import { POLICY_KEY } from "../policy/keys";
+import { kvStorage } from "../policy/kv-storage";
+import { asActiveMeta } from "../policy/meta";
 import { type ParsedPolicy, parsePolicy } from "../policy/parse";
-import { invalidatePolicy } from "../policy/store";
+import { pushStored, rollbackStored, storedDocument } from "../policy/service";
+import type { Precondition, WriteResult } from "../policy/write";
 import { adminActor } from "./auth";
 import { adminError, invalidJson, POLICY_BODY_BYTES, readJsonBody, readTextBody } from "./http";
-import { kvStorage } from "./kv-storage";
-import { serialised } from "./lock";
 
 type AdminContext = Context<{ Bindings: GateEnv }>;
 
 export const policyRoutes = new Hono<{ Bindings: GateEnv }>();
-
-/**
- * Makes a stored version active again under the write lock, re-validated and recorded as
- * `by`. `POST /policy/rollback` and the dashboard's rollback form both call this; each then
- * resets the policy cache and logs when something changed.
- */
-export function rollbackStored(
-  kv: KVNamespace,
-  version: string,
-  by: string,
-  pre: Precondition,
-): Promise<WriteResult> {
-  return serialised(() => rollbackPolicy(kvStorage(kv), version, { by, now: new Date() }, pre));
-}
 
 function precondition(c: AdminContext): Precondition {
   const ifMatch = c.req.header("if-match");
@@ -56,7 +31,7 @@ function invalid(errors: Array<{ path: string; message: string }>, message: stri
   return adminError(422, "policy_invalid", message, { errors });
 }
 
-async function written(c: AdminContext, result: WriteResult, action: string): Promise<Response> {
+function written(c: AdminContext, result: WriteResult): Response {
   if (!result.ok) {
     return adminError(
       result.status,
@@ -64,14 +39,6 @@ async function written(c: AdminContext, result: WriteResult, action: string): Pr
       result.message,
       result.errors ? { errors: result.errors } : {},
     );
-  }
-  if (result.changed) {
-    invalidatePolicy();
-    log("info", `policy_${action}`, {
-      version: result.version,
-      sha256: result.sha256,
-      by: await adminActor(c),
-    });
   }
   return c.json(result, 200, { etag: result.etag, "cache-control": "no-store" });
 }
@@ -100,7 +67,7 @@ policyRoutes.get("/policy", async (c) => {
 
 /** `GET /policy?version=V`: a stored version, byte for byte (what a rollback would restore). */
 async function storedVersion(c: AdminContext, version: string): Promise<Response> {
-  const value = await c.env.POLICY.get(historyKey(version), "text");
+  const value = await storedDocument(c.env.POLICY, version);
   if (value === null) {
     return adminError(
       404,
@@ -133,12 +100,8 @@ policyRoutes.put("/policy", async (c) => {
       `the policy is invalid (${result.errors.length} problems); the active policy is unchanged`,
     );
   }
-  const by = await adminActor(c);
-  const pre = precondition(c);
-  const outcome = await serialised(() =>
-    pushPolicy(kvStorage(c.env.POLICY), result.policy, { by, now: new Date() }, pre),
-  );
-  return written(c, outcome, "pushed");
+  const outcome = await pushStored(c.env.POLICY, result.policy, await adminActor(c), precondition(c));
+  return written(c, outcome);
 });
 
 policyRoutes.post("/policy/validate", async (c) => {
@@ -178,8 +141,6 @@ policyRoutes.post("/policy/rollback", async (c) => {
       param: "version",
     });
   }
-  const by = await adminActor(c);
-  const pre = precondition(c);
-  const outcome = await rollbackStored(c.env.POLICY, version, by, pre);
-  return written(c, outcome, "rolled_back");
+  const outcome = await rollbackStored(c.env.POLICY, version, await adminActor(c), precondition(c));
+  return written(c, outcome);
 });

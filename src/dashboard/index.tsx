@@ -2,23 +2,26 @@
  * Operator dashboard at `/__region-gate/dashboard`: server-rendered pages behind a signed
  * session cookie (see ./session.ts), not behind the admin API's bearer token. Absent
  * (404) while ADMIN_TOKEN is unset, like the rest of the admin prefix. Every state change
- * is a POST carrying the session's CSRF token; the rollback runs the admin API's own
- * `rollbackStored` under the same write lock.
+ * is a POST carrying the session's CSRF token; the rollback runs `rollbackStored`
+ * (policy/service.ts), the same one as `POST /policy/rollback`, under the same write lock.
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { adminSurface } from "../admin/access";
 import { adminActor, tokensEqual } from "../admin/auth";
 import { readFormBody } from "../admin/http";
-import { kvStorage } from "../admin/kv-storage";
-import { rollbackStored } from "../admin/policy";
 import { type GateEnv, readConfig } from "../config";
 import { log } from "../log";
 import { diffPolicies } from "../policy/diff";
-import { asActiveMeta, etagOf, historyKey, POLICY_KEY, readHistory, sha256Hex } from "../policy/history";
+import { etagOf, sha256Hex } from "../policy/etag";
+import { readHistory } from "../policy/history";
+import { POLICY_KEY } from "../policy/keys";
+import { kvStorage } from "../policy/kv-storage";
+import { asActiveMeta } from "../policy/meta";
 import { parsePolicy } from "../policy/parse";
 import type { PolicyDocument } from "../policy/schema";
-import { getPolicy, invalidatePolicy } from "../policy/store";
+import { rollbackStored, storedDocument } from "../policy/service";
+import { getPolicy } from "../policy/store";
 import { HTML_HEADERS } from "../ui/layout";
 import { exposureCsvStream } from "./data";
 import { Exposure } from "./pages/exposure";
@@ -180,10 +183,6 @@ dashboard.get("/history", async (c) => {
   );
 });
 
-async function storedDocument(kv: KVNamespace, version: string): Promise<string | null> {
-  return (await kvStorage(kv).read(historyKey(version)))?.value ?? null;
-}
-
 /** A stored document as a policy, or null when it is absent or no longer validates. */
 function policyDoc(text: string | null | undefined): PolicyDocument | null {
   if (text == null) return null;
@@ -259,7 +258,7 @@ dashboard.post("/rollback", async (c) => {
   }
   const by = await adminActor(c, c.var.token);
   const pre = typeof form.etag === "string" && form.etag !== "" ? { ifMatch: form.etag } : null;
-  const result = await rollbackStored(c.env.POLICY, version, by, pre);
+  const result = await rollbackStored(c.env.POLICY, version, by, pre, { via: "dashboard" });
   if (!result.ok) {
     return c.html(
       <Problem
@@ -270,15 +269,6 @@ dashboard.post("/rollback", async (c) => {
       />,
       result.status,
     );
-  }
-  if (result.changed) {
-    invalidatePolicy();
-    log("info", "policy_rolled_back", {
-      version: result.version,
-      sha256: result.sha256,
-      by,
-      via: "dashboard",
-    });
   }
   return c.redirect(`${BASE}/history?rolledBack=${encodeURIComponent(result.version)}`, 303);
 });

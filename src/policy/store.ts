@@ -6,11 +6,9 @@
  */
 import { log } from "../log";
 import type { CompiledPolicy } from "./compile";
-import { POLICY_KEY } from "./history";
+import { POLICY_KEY } from "./keys";
 import { parsePolicy } from "./parse";
 
-/** KV key of the active policy; history lives under `policy@<version>` (see ./history.ts). */
-export { POLICY_KEY };
 /** A KV read slower than this counts as failed; the last known good policy is used. */
 export const KV_TIMEOUT_MS = 2000;
 /** After a failed read, try again this soon (bounded by the cache TTL). */

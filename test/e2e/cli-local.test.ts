@@ -8,7 +8,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { canonicalPolicy } from "../../src/policy/history";
+import { canonicalPolicy } from "../../src/policy/etag";
 import { specPolicy } from "../fixtures/policies";
 import { policyFile, runBin } from "./cli-run";
 import { DIST_ENTRY } from "./global-setup";

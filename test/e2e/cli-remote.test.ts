@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { fingerprint } from "../../src/fingerprint";
-import { canonicalPolicy } from "../../src/policy/history";
+import { canonicalPolicy } from "../../src/policy/etag";
 import { specPolicy } from "../fixtures/policies";
 import { policyFile, runBin, runInProcess } from "./cli-run";
 import {

@@ -1,5 +1,6 @@
 /** Policy history: the activation table, a version's diff and document, the rollback confirmation. */
-import type { Activation, HistoryEntry } from "../../policy/history";
+import type { HistoryEntry } from "../../policy/history";
+import type { Activation } from "../../policy/meta";
 import { readableInstant } from "../../ui/phase";
 import { BASE, versionLink } from "../paths";
 import { Csrf, count, Shell, When } from "./shell";

@@ -1,7 +1,7 @@
 /**
  * `PolicyStorage` over the worker's KV binding.
  */
-import type { PolicyStorage } from "../policy/history";
+import type { PolicyStorage } from "./storage";
 
 /** Wraps a KV namespace for the shared history logic. */
 export function kvStorage(kv: KVNamespace): PolicyStorage {
