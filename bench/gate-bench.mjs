@@ -38,11 +38,21 @@ const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 16);
 const PROFILES = (process.env.PROFILES ?? "pass,mixed").split(",");
 const BASE_PORT = Number(process.env.BENCH_PORT ?? 18790);
-const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs").split(",").map((g) => {
-  const [name, entry] = g.split("=");
-  return { name, entry: resolve(root, entry) };
-});
+// `name=entry@bare` runs a worker with the bare worker's config (no KV, no Durable Object).
+const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs,headers=bench/bare-headers-worker.ts@bare")
+  .split(",")
+  .map((g) => {
+    const [name, spec] = g.split("=");
+    const [entry, kind] = spec.split("@");
+    return { name, entry: resolve(root, entry), bare: kind === "bare" };
+  });
 const ORIGIN = process.env.ORIGIN ?? "fixed";
+/**
+ * RUNTIME=wrangler (default): each target under `wrangler dev`. RUNTIME=miniflare: each
+ * target's production bundle (`wrangler deploy --dry-run`) served by miniflare itself
+ * (bench/mf-serve.mjs), one workerd per target and no dev-only subrequest hop (see there).
+ */
+const RUNTIME = process.env.RUNTIME ?? "wrangler";
 const PIN = process.env.PIN !== "0" && cpus().length >= 2;
 const SERVER_CPU = process.env.SERVER_CPU ?? "1";
 const ORIGIN_CPU = process.env.ORIGIN_CPU ?? process.env.WRK_CPU ?? "0";
@@ -105,9 +115,17 @@ function descendants(pid) {
   return all;
 }
 
-/** The two workerd processes of one `wrangler dev`: the one serving `port` is the proxy. */
+/**
+ * The two workerd processes of one `wrangler dev`: the one serving `port` is the proxy.
+ * Under miniflare alone there is one, and no proxy.
+ */
 function workerdPids(wranglerPid, port) {
   const workerds = descendants(wranglerPid).filter((p) => stat(p).comm === "workerd");
+  if (RUNTIME === "miniflare") {
+    if (workerds.length !== 1)
+      throw new Error(`expected one workerd under ${wranglerPid}, found ${workerds}`);
+    return { proxy: null, worker: workerds[0] };
+  }
   const cmdline = (p) => readFileSync(`/proc/${p}/cmdline`, "utf8");
   const proxy = workerds.find((p) => cmdline(p).includes(`entry=127.0.0.1:${port}`));
   const worker = workerds.find((p) => p !== proxy);
@@ -205,6 +223,44 @@ function stateFor(what) {
   return dir;
 }
 
+/** Builds the target's production bundle and serves it with bench/mf-serve.mjs. */
+function miniflareServe(what, config, entry, port, vars, kv) {
+  const outdir = join(out, `build-${what}`);
+  const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+  const args = [
+    wranglerJs,
+    "deploy",
+    ...(entry ? [entry] : []),
+    "-c",
+    config,
+    "--dry-run",
+    "--outdir",
+    outdir,
+  ];
+  execFileSync(process.execPath, args, { cwd: root, env, stdio: "pipe" });
+  const bundle = readdirSync(outdir).find((f) => f.endsWith(".js"));
+  const toml = readFileSync(config, "utf8");
+  const options = {
+    compatibilityDate: toml.match(/^compatibility_date\s*=\s*"([^"]+)"/m)?.[1],
+    compatibilityFlags: JSON.parse(toml.match(/^compatibility_flags\s*=\s*(\[[^\]]*\])/m)?.[1] ?? "[]"),
+    kv,
+    policyFile: kv ? join(root, "examples", "policy.json") : undefined,
+    bindings: { ...(kv ? tomlVars(toml) : {}), ...vars },
+  };
+  return start(what, process.execPath, [
+    join(root, "bench", "mf-serve.mjs"),
+    join(outdir, bundle),
+    String(port),
+    JSON.stringify(options),
+  ]);
+}
+
+/** The `[vars]` of a wrangler.toml (flat `KEY = "value"` lines). */
+function tomlVars(toml) {
+  const section = toml.match(/^\[vars\]\n([^[]*)/m)?.[1] ?? "";
+  return Object.fromEntries([...section.matchAll(/^([A-Z_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
+}
+
 function wranglerDev(what, config, entry, port, vars) {
   const args = [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "dev"];
   if (entry) args.push(entry);
@@ -217,7 +273,7 @@ function wranglerDev(what, config, entry, port, vars) {
 async function measure(target, profile) {
   const url = `${target.url}/`;
   await runWrk(url, profile, WARMUP);
-  const pids = [target.pids.worker, target.pids.proxy, origin.pid];
+  const pids = [target.pids.worker, target.pids.proxy ?? process.pid, origin.pid];
   const before = pids.map(cpuSeconds);
   const r = await runWrk(url, profile, DURATION);
   const after = pids.map(cpuSeconds);
@@ -231,7 +287,7 @@ async function measure(target, profile) {
     requests: r.requests,
     errors: r.errors,
     workerCpuUs: worker,
-    proxyCpuUs: proxy,
+    proxyCpuUs: target.pids.proxy ? proxy : Number.NaN,
     originCpuUs: originCpu,
   };
 }
@@ -269,31 +325,40 @@ async function main() {
     ORIGIN === "echo" ? join(root, "demo", "origin.mjs") : join(root, "bench", "fixed-origin.mjs");
   origin = start("origin", process.execPath, [originScript, String(originPort)], ORIGIN_CPU);
   const targets = [
-    { name: "bare", port: barePort, config: bareConfig(), entry: null, vars: { ORIGIN_URL: originUrl } },
+    {
+      name: "bare",
+      port: barePort,
+      config: bareConfig(),
+      entry: null,
+      kv: false,
+      vars: { ORIGIN_URL: originUrl },
+    },
     ...GATES.map((g, i) => ({
       name: g.name,
       port: BASE_PORT + 3 + 2 * i,
-      config: join(root, "wrangler.toml"),
+      config: g.bare ? bareConfig() : join(root, "wrangler.toml"),
       entry: g.entry,
-      vars: {
-        ORIGIN_URL: originUrl,
-        ADMIN_TOKEN: "bench-admin-token-0123456789",
-        IDENTITY_SALT: "bench-salt",
-      },
+      kv: !g.bare,
+      vars: g.bare
+        ? { ORIGIN_URL: originUrl }
+        : { ORIGIN_URL: originUrl, ADMIN_TOKEN: "bench-admin-token-0123456789", IDENTITY_SALT: "bench-salt" },
     })),
   ];
   // One at a time: several wrangler builds and workerd starts at once on two CPUs can
   // outlast wrangler's runtime start-up timeout.
   for (const t of targets) {
     t.url = `http://127.0.0.1:${t.port}`;
-    t.child = wranglerDev(t.name, t.config, t.entry, t.port, t.vars);
+    t.child =
+      RUNTIME === "miniflare"
+        ? miniflareServe(t.name, t.config, t.entry, t.port, t.vars, t.kv)
+        : wranglerDev(t.name, t.config, t.entry, t.port, t.vars);
     await waitReady(`${t.url}/v1/models`, t.child, t.name);
     t.pids = workerdPids(t.child.pid, t.port);
   }
   console.log(
     `wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up + ${DURATION} s per target, ${ROUNDS} rounds per profile, ` +
       `${cpus().length} CPUs${PIN ? `, servers on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU}, origin on CPU ${ORIGIN_CPU}` : ""}, node ${process.version}, ` +
-      `origin ${ORIGIN}, gates ${GATES.map((g) => `${g.name}=${g.entry.slice(root.length + 1)}`).join(" ")}, ` +
+      `runtime ${RUNTIME}, origin ${ORIGIN}, gates ${GATES.map((g) => `${g.name}=${g.entry.slice(root.length + 1)}`).join(" ")}, ` +
       `load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
   );
   const rounds = [];
