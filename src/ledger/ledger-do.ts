@@ -6,6 +6,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { log } from "../log";
 import {
+  CUSTOMER,
+  readFingerprint,
+  readPage,
+  readRegionDays,
+  readSummary,
+  readTop,
+  SCHEMA,
+} from "./ledger-sql";
+import {
   BATCH_MEMORY_MS,
   DEFAULT_MAX_CUSTOMERS,
   DEFAULT_RETENTION_DAYS,
@@ -16,18 +25,16 @@ import {
   OVERFLOW_IDENTITY,
   utcDay,
 } from "./model";
-import {
-  LEDGER_DECISIONS,
-  type LedgerDecision,
-  type LedgerFilter,
-  type LedgerGroup,
-  type LedgerRegionDay,
-  type LedgerRegionSummary,
-  type LedgerTopCustomer,
-  type LedgerTuple,
-  type RecordResult,
-  type RowKey,
-  type ShardStats,
+import type {
+  LedgerFilter,
+  LedgerGroup,
+  LedgerRegionDay,
+  LedgerRegionSummary,
+  LedgerTopCustomer,
+  LedgerTuple,
+  RecordResult,
+  RowKey,
+  ShardStats,
 } from "./wire";
 
 const DAY_MS = 86_400_000;
@@ -35,50 +42,6 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 60_000;
 /** Isolates count as callers for at least this long after their last flush. */
 const CALLER_WINDOW_MS = 60_000;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS exposure (
-  day TEXT NOT NULL,
-  region TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  identity TEXT NOT NULL,
-  decision TEXT NOT NULL,
-  n INTEGER NOT NULL,
-  PRIMARY KEY (day, region, fingerprint, identity, decision)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS batches (
-  id TEXT PRIMARY KEY,
-  at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS batches_at ON batches (at);
-CREATE INDEX IF NOT EXISTS exposure_customer ON exposure (fingerprint, identity, region, day);
-`;
-// exposure_customer serves the read order (customer by customer) and per-fingerprint reads.
-// It holds no count, so an upsert of a known row touches only the table; a new row writes
-// one index entry too. Added in place by CREATE INDEX IF NOT EXISTS: rows written before
-// it stay readable, no migration step.
-
-const PIVOT = LEDGER_DECISIONS.map((d) => `SUM(CASE decision WHEN '${d}' THEN n ELSE 0 END) AS ${d}`).join(
-  ", ",
-);
-
-function where(filter: LedgerFilter): { sql: string; args: (string | number)[] } {
-  let sql = "day >= ? AND day <= ?";
-  const args: (string | number)[] = [filter.from, filter.to];
-  if (filter.region) {
-    sql += " AND region = ?";
-    args.push(filter.region);
-  }
-  if (filter.decisions && filter.decisions.length > 0) {
-    sql += ` AND decision IN (${filter.decisions.map(() => "?").join(", ")})`;
-    args.push(...filter.decisions);
-  }
-  return { sql, args };
-}
-
-/** A (fingerprint, identity) pair other than the overflow bucket: what the cap counts. */
-const CUSTOMER = `fingerprint <> '${OVERFLOW}'`;
-
 export class ExposureLedger extends DurableObject<LedgerEnv> {
   private alarmScheduled = false;
   private prunedAt = 0;
@@ -218,86 +181,27 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
    * one page of `GET /exposure`. The caller merges the shards' pages.
    */
   page(filter: LedgerFilter, after: RowKey | null, limit: number): LedgerGroup[] {
-    const w = where(filter);
-    if (after) {
-      w.sql += " AND (fingerprint, identity, region, day) > (?, ?, ?, ?)";
-      w.args.push(...after);
-    }
-    return this.groups(
-      `SELECT day, region, fingerprint, identity, ${PIVOT} FROM exposure WHERE ${w.sql}
-       GROUP BY fingerprint, identity, region, day ORDER BY fingerprint, identity, region, day LIMIT ?`,
-      [...w.args, Math.max(1, Math.floor(limit))],
-    );
+    return readPage(this.ctx.storage.sql, filter, after, limit);
   }
 
   /** Every row of one fingerprint in the filter (an index range: the customer's own view). */
   forFingerprint(fingerprint: string, filter: LedgerFilter): LedgerGroup[] {
-    const w = where(filter);
-    return this.groups(
-      `SELECT day, region, fingerprint, identity, ${PIVOT} FROM exposure WHERE fingerprint = ? AND ${w.sql}
-       GROUP BY fingerprint, identity, region, day ORDER BY fingerprint, identity, region, day`,
-      [fingerprint, ...w.args],
-    );
-  }
-
-  private groups(query: string, args: (string | number)[]): LedgerGroup[] {
-    const out: LedgerGroup[] = [];
-    for (const r of this.ctx.storage.sql.exec<Record<string, string | number>>(query, ...args)) {
-      const decisions = {} as Record<LedgerDecision, number>;
-      for (const d of LEDGER_DECISIONS) decisions[d] = Number(r[d]);
-      out.push({
-        day: String(r.day),
-        region: String(r.region),
-        fingerprint: String(r.fingerprint),
-        identity: String(r.identity),
-        decisions,
-      });
-    }
-    return out;
+    return readFingerprint(this.ctx.storage.sql, fingerprint, filter);
   }
 
   /** Per (region, day) requests and distinct customers: the dashboard's series and map. */
   regionDays(filter: LedgerFilter): LedgerRegionDay[] {
-    const w = where(filter);
-    return this.ctx.storage.sql
-      .exec<LedgerRegionDay>(
-        `SELECT region, day, COUNT(DISTINCT CASE WHEN ${CUSTOMER} THEN fingerprint || ' ' || identity END) AS customers, SUM(n) AS requests,
-         SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked
-         FROM exposure WHERE ${w.sql} GROUP BY day, region ORDER BY region, day`,
-        ...w.args,
-      )
-      .toArray();
+    return readRegionDays(this.ctx.storage.sql, filter);
   }
 
   /** The `n` busiest customers (most requests) of each region in the filter. */
   top(filter: LedgerFilter, n: number): LedgerTopCustomer[] {
-    const w = where(filter);
-    return this.ctx.storage.sql
-      .exec<LedgerTopCustomer>(
-        `SELECT region, fingerprint, identity, requests, blocked, days, lastDay FROM (
-           SELECT region, fingerprint, identity, SUM(n) AS requests,
-             SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked,
-             COUNT(DISTINCT day) AS days, MAX(day) AS lastDay,
-             ROW_NUMBER() OVER (PARTITION BY region ORDER BY SUM(n) DESC, fingerprint, identity) AS rk
-           FROM exposure WHERE ${w.sql} GROUP BY region, fingerprint, identity)
-         WHERE rk <= ? ORDER BY region, rk`,
-        ...w.args,
-        Math.max(1, Math.floor(n)),
-      )
-      .toArray();
+    return readTop(this.ctx.storage.sql, filter, n);
   }
 
   /** Per-region totals; a customer is a distinct (fingerprint, identity). */
   summary(filter: LedgerFilter): LedgerRegionSummary[] {
-    const w = where(filter);
-    return this.ctx.storage.sql
-      .exec<LedgerRegionSummary>(
-        `SELECT region, COUNT(DISTINCT CASE WHEN ${CUSTOMER} THEN fingerprint || ' ' || identity END) AS customers, SUM(n) AS requests,
-         SUM(CASE decision WHEN 'block' THEN n ELSE 0 END) AS blocked, MIN(day) AS firstDay, MAX(day) AS lastDay
-         FROM exposure WHERE ${w.sql} GROUP BY region ORDER BY region`,
-        ...w.args,
-      )
-      .toArray();
+    return readSummary(this.ctx.storage.sql, filter);
   }
 
   /** Size and load of this shard: rows stored, and flushes received in the last hour. */
