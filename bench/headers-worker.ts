@@ -5,6 +5,7 @@
  * here only as the baseline.
  */
 import type { Verdict } from "../src/decision";
+import { factsOf } from "../src/facts";
 import { type ForwardOptions, originRequest } from "../src/gate/proxy";
 
 const TARGET = "http://origin.bench/v1/chat/completions?n=1";
@@ -66,7 +67,8 @@ const ways: Record<string, (request: Request, url: URL, signal: AbortSignal) => 
       signal,
     }),
   previous: (request, _url, signal) => previous(request, signal),
-  current: (request, url, signal) => originRequest(request, TARGET, url, verdict, options, signal),
+  current: (request, url, signal) =>
+    originRequest(request, TARGET, url, verdict, factsOf(request, url.pathname), options, signal),
   /** Parts, for the per-operation cost: one pass over the names with `keys()`, with `forEach`. */
   scanKeys: (request) => {
     let n = 0;

@@ -41,6 +41,7 @@ export async function gate(
   ) {
     return afterBody(request, malformedRequestPath());
   }
+  const facts = factsOf(request, url.pathname);
   const config = readConfig(env);
   const policy = await getPolicy(env.POLICY, config.policyCacheMs);
   const options = {
@@ -50,12 +51,13 @@ export async function gate(
     policyVersion: policy?.version ?? null,
   };
   if (policy === null) {
-    return config.failOpen ? forward(request, null, options, url) : afterBody(request, policyUnavailable());
+    return config.failOpen
+      ? forward(request, null, facts, options, url)
+      : afterBody(request, policyUnavailable());
   }
 
-  const facts = factsOf(request, url.pathname);
   const verdict = await judge(policy, facts, env.IDENTITY_SALT, Date.now());
   if (isLedgerDecision(verdict.decision)) recordExposure(ctx, env, policy, facts, verdict);
   if (verdict.decision === "block") return afterBody(request, blocked(policy, verdict));
-  return withNotice(await forward(request, verdict, options, url), policy, verdict);
+  return withNotice(await forward(request, verdict, facts, options, url), policy, verdict);
 }

@@ -5,6 +5,7 @@
  * passed through.
  */
 import type { Verdict } from "../decision";
+import type { Facts } from "../facts";
 import { log } from "../log";
 import { serverError } from "./responses";
 
@@ -82,6 +83,7 @@ export function originRequest(
   target: string,
   url: URL,
   verdict: Verdict | null,
+  facts: Facts,
   options: ForwardOptions,
   signal: AbortSignal,
 ): Request {
@@ -118,15 +120,14 @@ export function originRequest(
   for (const name of drop) headers.delete(name);
 
   // From here on, only headers the gate vouches for, set after the removal above.
-  const ip = client.get("cf-connecting-ip")?.trim() || null;
+  const ip = facts.ip?.trim() || null;
   if (ip) headers.set("x-forwarded-for", ip);
   else if (sentForwardedFor) headers.delete("x-forwarded-for");
   for (const name of aliases) ip ? headers.set(name, ip) : headers.delete(name);
   headers.set("x-forwarded-host", url.host);
   headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
   // Only edge facts: a client's CF-IPCountry must not reach the origin as sent.
-  const cfCountry = request.cf?.country;
-  const country = verdict ? verdict.country : typeof cfCountry === "string" ? cfCountry : null;
+  const country = verdict ? verdict.country : facts.country;
   if (country) headers.set("cf-ipcountry", country);
   else if (sentCountry) headers.delete("cf-ipcountry");
   if (verdict === null) {
@@ -160,8 +161,9 @@ export function originTarget(incoming: URL, originUrl: URL | null): string {
 export async function forward(
   request: Request,
   verdict: Verdict | null,
+  facts: Facts,
   options: ForwardOptions,
-  url: URL = new URL(request.url),
+  url: URL,
 ): Promise<Response> {
   const controller = new AbortController();
   let timedOut = false;
@@ -171,7 +173,7 @@ export async function forward(
   }, options.timeoutMs);
   try {
     const target = originTarget(url, options.originUrl);
-    return await fetch(originRequest(request, target, url, verdict, options, controller.signal));
+    return await fetch(originRequest(request, target, url, verdict, facts, options, controller.signal));
   } catch (e) {
     if (timedOut) {
       return serverError(
