@@ -9,7 +9,7 @@ import { decide, type RequestFacts } from "../src/decision";
 import { type Cidr, parseCidr, parseIp } from "../src/policy/cidr";
 import { compilePolicy } from "../src/policy/compile";
 import { ISO_3166_1, ISO_3166_2 } from "../src/policy/iso-codes";
-import { validatePolicy } from "../src/policy/schema";
+import { validatePolicy } from "../src/policy/validate";
 
 const ROUNDS = 5;
 const PER_ROUND = 1_000_000;

@@ -42,7 +42,7 @@ export function loadHarness() {
 export function loadCore() {
   return bundle(
     "core",
-    'export { climbsAboveRoot, decide } from "./src/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/schema.ts";',
+    'export { climbsAboveRoot, decide } from "./src/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/validate.ts";',
     "neutral",
   );
 }

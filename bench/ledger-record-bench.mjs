@@ -20,7 +20,7 @@ await build({
     contents: `export { recordExposure, exposureStats } from "./src/ledger/recorder.ts";
       export { factsOf } from "./src/facts.ts";
       export { compilePolicy } from "./src/policy/compile.ts";
-      export { validatePolicy } from "./src/policy/schema.ts";`,
+      export { validatePolicy } from "./src/policy/validate.ts";`,
     resolveDir: root,
     loader: "ts",
   },

@@ -6,7 +6,8 @@
  */
 import { type CompiledPolicy, compilePolicy } from "./compile";
 import { parseJsonStrict } from "./json";
-import { type PolicyDocument, type PolicyProblem, validatePolicy } from "./schema";
+import type { PolicyDocument, PolicyProblem } from "./schema";
+import { validatePolicy } from "./validate";
 
 /**
  * Why a text is not a policy: `syntax` (not JSON at all), `strict` (JSON that would not

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { isSubdivisionCode } from "../../src/policy/codes";
-import { validatePolicy } from "../../src/policy/schema";
+import { validatePolicy } from "../../src/policy/validate";
 import { policyFile, runInProcess } from "./cli-run";
 import {
   startGate,

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { locateSyntaxError, parseJsonStrict } from "../../src/policy/json";
-import { validatePolicy } from "../../src/policy/schema";
+import { parseJsonStrict } from "../../src/policy/json";
+import { locateSyntaxError } from "../../src/policy/json-syntax";
+import { validatePolicy } from "../../src/policy/validate";
 import { specPolicy } from "../fixtures/policies";
 import { validPolicy } from "./fuzz-arbitraries";
 

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { decide, type RequestFacts } from "../../src/decision";
 import { compilePolicy } from "../../src/policy/compile";
 import { parseJsonStrict } from "../../src/policy/json";
-import { validatePolicy } from "../../src/policy/schema";
+import { validatePolicy } from "../../src/policy/validate";
 import {
   anyFacts,
   COUNTRIES,

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseJsonStrict } from "../../src/policy/json";
-import { validatePolicy } from "../../src/policy/schema";
+import { validatePolicy } from "../../src/policy/validate";
 import { FUZZ_PROPERTIES } from "./fuzz-properties";
 
 // A fixed seed keeps CI reproducible; `node bench/fuzz.mjs` runs the same properties

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { renderIsoModule } from "../../scripts/gen-iso-codes.mjs";
 import { isCountryCode, isSubdivisionCode } from "../../src/policy/codes";
 import { compilePolicy } from "../../src/policy/compile";
-import { isRfc3339, type PolicyDocument, validatePolicy } from "../../src/policy/schema";
+import { isRfc3339, type PolicyDocument } from "../../src/policy/schema";
+import { validatePolicy } from "../../src/policy/validate";
 import { specPolicy } from "../fixtures/policies";
 
 const pathsOf = (input: unknown) => {

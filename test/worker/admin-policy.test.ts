@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../../src/fingerprint";
 import { canonicalPolicy, sha256Hex } from "../../src/policy/etag";
-import { validatePolicy } from "../../src/policy/schema";
+import { validatePolicy } from "../../src/policy/validate";
 import { livePolicy, specPolicy } from "../fixtures/policies";
 import { adminFetch, json, TOKEN } from "./admin-shared";
 

@@ -9,8 +9,8 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
-import { validatePolicy } from "../../src/policy/schema";
 import { invalidatePolicy } from "../../src/policy/store";
+import { validatePolicy } from "../../src/policy/validate";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch } from "./admin-shared";
 
