@@ -5,13 +5,12 @@
  * tokens are signed here with jose. Every bad token is refused even with the right admin
  * token; a good one is accepted and its email is the actor in policy history.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import app from "../../src/index";
 import { livePolicy } from "../fixtures/policies";
-import { adminFetch, json, PROTECTED_ROUTES, TOKEN } from "./admin-shared";
-import { csrfOf, DASH, sessionCookie } from "./dashboard-helpers";
+import { PROTECTED_ROUTES } from "./admin-auth-cases";
+import { adminFetch, csrfOf, dash, json, sessionCookie, TOKEN } from "./call";
 
 const TEAM = "rg-access-test.cloudflareaccess.com";
 const AUD = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
@@ -85,18 +84,8 @@ async function dashCall(
   path: string,
   init: { jwt?: string | null; cookie?: string; form?: Record<string, string> } = {},
 ): Promise<Response> {
-  const headers = new Headers();
-  if (init.jwt) headers.set("cf-access-jwt-assertion", init.jwt);
-  if (init.cookie) headers.set("cookie", `__Secure-rg-dashboard=${init.cookie}`);
-  const ctx = createExecutionContext();
-  const request = new Request(`${DASH}${path}`, {
-    method: init.form ? "POST" : "GET",
-    headers,
-    body: init.form ? new URLSearchParams(init.form) : undefined,
-  });
-  const res = await app.fetch(request, { ...env, ...ACCESS }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  const headers: Record<string, string> = init.jwt ? { "cf-access-jwt-assertion": init.jwt } : {};
+  return dash(path, { headers, cookie: init.cookie, form: init.form, env: ACCESS });
 }
 
 beforeAll(async () => {

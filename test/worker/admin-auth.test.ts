@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { adminFetch, json, runAdminAuthCases } from "./admin-shared";
+import { runAdminAuthCases } from "./admin-auth-cases";
+import { adminFetch, json } from "./call";
 
 describe("admin auth", () => {
   runAdminAuthCases();

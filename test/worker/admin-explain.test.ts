@@ -1,10 +1,10 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSubdivisionCode } from "../../src/policy/codes";
 import { invalidatePolicy } from "../../src/policy/store";
 import { livePolicy, specPolicy } from "../fixtures/policies";
-import { adminFetch, json } from "./admin-shared";
+import { adminFetch, call, type EdgeFacts, json } from "./call";
 
 const explain = async (query: string) => {
   const res = await adminFetch(`/explain?${query}`);
@@ -121,10 +121,10 @@ describe("explain agrees with the gate", () => {
     const path = fc.constantFrom("/v1/chat", "/v1/health", "/v1/", "/other", "/V1//chat");
     await fc.assert(
       fc.asyncProperty(country, regionCode, path, async (c, r, p) => {
-        const cf: Record<string, string> = {};
+        const cf: EdgeFacts = {};
         if (c) cf.country = c;
         if (c && r) cf.regionCode = r;
-        const res = await SELF.fetch(`https://gate.test${p}`, { cf } as RequestInit);
+        const res = await call(p, { cf });
         const seen = res.status === 200 ? ((await res.json()) as { headers: Record<string, string> }) : null;
         if (seen === null) await res.arrayBuffer();
         const gateDecision = res.status === 403 ? "block" : seen?.headers["x-region-gate-decision"];

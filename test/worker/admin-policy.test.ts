@@ -1,10 +1,10 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../../src/fingerprint";
 import { canonicalPolicy, sha256Hex } from "../../src/policy/etag";
 import { validatePolicy } from "../../src/policy/validate";
 import { livePolicy, specPolicy } from "../fixtures/policies";
-import { adminFetch, json, TOKEN } from "./admin-shared";
+import { adminFetch, call, json, TOKEN } from "./call";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 const put = (body: unknown, headers: Record<string, string> = {}) =>
@@ -167,10 +167,10 @@ describe("PUT /policy", () => {
   });
 
   it("takes effect at once in this isolate: the next gate request uses the new policy", async () => {
-    const blocked = await SELF.fetch("https://gate.test/v1/chat", { cf: { country: "CN" } } as RequestInit);
+    const blocked = await call("/v1/chat", { cf: { country: "CN" } });
     expect(blocked.status).toBe(403);
     await put(livePolicy({ version: "cn-ok", supported: ["CN", "DE", "GB", "JP", "UA", "US"] }));
-    const passed = await SELF.fetch("https://gate.test/v1/chat", { cf: { country: "CN" } } as RequestInit);
+    const passed = await call("/v1/chat", { cf: { country: "CN" } });
     expect(passed.status).toBe(200);
     expect(passed.headers.get("x-region-gate-decision")).toBeNull();
   });

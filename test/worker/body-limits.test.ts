@@ -4,16 +4,14 @@
  * the limit is refused without reading a byte; a body without one is cut off while it
  * streams. Either way the answer is 413 in the contract's error shape.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const FORM_BODY_BYTES = 8192,
   POLICY_BODY_BYTES = 4194304;
 
-import app from "../../src/index";
 import { livePolicy, specPolicy } from "../fixtures/policies";
-import { adminFetch, json } from "./admin-shared";
-import { DASH, page, signIn } from "./dashboard-helpers";
+import { adminFetch, type Call, call, DASH, json, page, signIn } from "./call";
 
 /** A body stream of `chunks` × `chunkBytes` that counts how many chunks were pulled from it. */
 function countingStream(chunks: number, chunkBytes: number, text = "a") {
@@ -31,12 +29,8 @@ function countingStream(chunks: number, chunkBytes: number, text = "a") {
   return { stream, counter };
 }
 
-async function call(url: string, init: RequestInit): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(url, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+/** One request through the worker, its background work awaited. */
+const send = (url: string, c: Call) => call(url, { ...c, wait: true });
 
 async function expectTooLarge(res: Response): Promise<void> {
   expect(res.status).toBe(413);
@@ -53,7 +47,7 @@ const FORM = { "content-type": "application/x-www-form-urlencoded" };
 describe("dashboard forms over 8 KiB", () => {
   it("refuses a 20 MiB sign-in form by its Content-Length without reading it", async () => {
     const { stream, counter } = countingStream(320, 64 * 1024);
-    const res = await call(`${DASH}/signin`, {
+    const res = await send(`${DASH}/signin`, {
       method: "POST",
       headers: { ...FORM, "content-length": String(20 * 1024 * 1024) },
       body: stream,
@@ -64,7 +58,7 @@ describe("dashboard forms over 8 KiB", () => {
 
   it("cuts off a chunked sign-in form (no Content-Length) once it passes 8 KiB", async () => {
     const { stream, counter } = countingStream(320, 1024);
-    const res = await call(`${DASH}/signin`, { method: "POST", headers: FORM, body: stream });
+    const res = await send(`${DASH}/signin`, { method: "POST", headers: FORM, body: stream });
     await expectTooLarge(res);
     // 8 KiB is 8 chunks; the 9th crosses the limit and the rest is never pulled.
     expect(counter.pulled).toBeLessThanOrEqual(10);
@@ -73,7 +67,7 @@ describe("dashboard forms over 8 KiB", () => {
   it("still reads a form just under the limit (a wrong token is 401, not 413)", async () => {
     const form = new URLSearchParams({ token: "wrong", next: `/x${"a".repeat(FORM_BODY_BYTES - 40)}` });
     expect(form.toString().length).toBeLessThanOrEqual(FORM_BODY_BYTES);
-    const res = await call(`${DASH}/signin`, { method: "POST", headers: FORM, body: form });
+    const res = await send(`${DASH}/signin`, { method: "POST", headers: FORM, body: form });
     expect(res.status).toBe(401);
   });
 
@@ -83,7 +77,7 @@ describe("dashboard forms over 8 KiB", () => {
     const cookie = await signIn();
     const { csrf } = await page("/history", cookie);
     const form = new URLSearchParams({ csrf, version: "limits.1", confirm: "yes", pad: "x".repeat(9000) });
-    const res = await call(`${DASH}/rollback`, {
+    const res = await send(`${DASH}/rollback`, {
       method: "POST",
       headers: { ...FORM, cookie: `__Secure-rg-dashboard=${cookie}` },
       body: form,
@@ -95,10 +89,10 @@ describe("dashboard forms over 8 KiB", () => {
   it("reads multipart forms through the same bounded reader", async () => {
     const data = new FormData();
     data.set("token", "wrong");
-    expect((await call(`${DASH}/signin`, { method: "POST", body: data })).status).toBe(401);
+    expect((await send(`${DASH}/signin`, { method: "POST", body: data })).status).toBe(401);
     const big = new FormData();
     big.set("token", "x".repeat(FORM_BODY_BYTES + 1));
-    await expectTooLarge(await call(`${DASH}/signin`, { method: "POST", body: big }));
+    await expectTooLarge(await send(`${DASH}/signin`, { method: "POST", body: big }));
   });
 });
 

@@ -3,11 +3,11 @@
  * the real gate: exact matches exempt, near misses are blocked, IPv4 clients are judged
  * by the IPv4 part of the table. Speed is measured in bench/decision-bench.ts.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import app from "../../src/index";
 import { invalidatePolicy } from "../../src/policy/store";
 import { livePolicy } from "../fixtures/policies";
+import { call } from "./call";
 
 const blocks = Array.from(
   { length: 20_000 },
@@ -15,13 +15,12 @@ const blocks = Array.from(
 );
 
 async function fromCn(ip: string): Promise<string | null> {
-  const ctx = createExecutionContext();
-  const request = new Request("https://gate.test/v1/chat", {
+  const res = await call("/v1/chat", {
     cf: { country: "CN" },
     headers: { "cf-connecting-ip": ip },
-  } as RequestInit);
-  const res = await app.fetch(request, { ...env, EXPOSURE_LEDGER: "off" }, ctx);
-  await waitOnExecutionContext(ctx);
+    env: { EXPOSURE_LEDGER: "off" },
+    wait: true,
+  });
   await res.arrayBuffer();
   return res.headers.get("x-region-gate-decision");
 }

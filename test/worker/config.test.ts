@@ -1,33 +1,31 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import app from "../../src/index";
 import { livePolicy } from "../fixtures/policies";
+import { call } from "./call";
 
 beforeAll(async () => {
   await env.POLICY.put("policy", JSON.stringify(livePolicy()));
 });
 afterEach(() => vi.restoreAllMocks());
 
-async function call(url: string, overrides: Record<string, unknown>) {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(
-    new Request(url, { cf: { country: "JP" } } as RequestInit),
-    { ...env, EXPOSURE_LEDGER: "off", ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
+async function gate(url: string, overrides: Record<string, unknown>) {
+  const res = await call(url, {
+    cf: { country: "JP" },
+    env: { EXPOSURE_LEDGER: "off", ...overrides },
+    wait: true,
+  });
   return res;
 }
 
 describe("deployment modes and vars", () => {
   it("route mode (ORIGIN_URL unset) sends the request on to its own URL", async () => {
-    const res = await call("https://api.example.com/v1/models?q=1", { ORIGIN_URL: undefined });
+    const res = await gate("https://api.example.com/v1/models?q=1", { ORIGIN_URL: undefined });
     const seen = (await res.json()) as { url: string };
     expect(seen.url).toBe("https://api.example.com/v1/models?q=1");
   });
 
   it("ORIGIN_URL with a base path prefixes the client's path", async () => {
-    const res = await call("https://api.example.com/v1/models?q=1", {
+    const res = await gate("https://api.example.com/v1/models?q=1", {
       ORIGIN_URL: "https://internal.test/base/",
     });
     const seen = (await res.json()) as { url: string };
@@ -35,7 +33,7 @@ describe("deployment modes and vars", () => {
   });
 
   it("sends ORIGIN_AUTH_SECRET to the origin as x-region-gate-auth", async () => {
-    const res = await call("https://gate.test/v1/models", { ORIGIN_AUTH_SECRET: "s3cret" });
+    const res = await gate("https://gate.test/v1/models", { ORIGIN_AUTH_SECRET: "s3cret" });
     const seen = (await res.json()) as { headers: Record<string, string> };
     expect(seen.headers["x-region-gate-auth"]).toBe("s3cret");
   });
@@ -46,7 +44,7 @@ describe("deployment modes and vars", () => {
     ["ORIGIN_TIMEOUT_MS", "soon"],
   ])("a malformed %s fails loudly with a 500 naming the var", async (name, value) => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
-    const res = await call("https://gate.test/v1/models", { [name]: value });
+    const res = await gate("https://gate.test/v1/models", { [name]: value });
     expect(res.status).toBe(500);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("region_gate_error");
     expect(errors.mock.calls.flat().join("\n")).toContain(name);

@@ -3,12 +3,11 @@
  * `npm start` does) in the history, the current page marked in the navigation, singular
  * nouns, instants to the second in a <time>, and a doctype on every page.
  */
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { flushExposure } from "../../src/ledger/recorder";
 import { livePolicy } from "../fixtures/policies";
-import { adminFetch } from "./admin-shared";
-import { dash, page, signIn } from "./dashboard-helpers";
+import { adminFetch, call, dash, page, signIn } from "./call";
 
 const seeded = livePolicy({ version: "seed.1" });
 const pushed = livePolicy({ version: "push.2", supported: ["CN", "DE", "GB", "JP", "UA", "US"] });
@@ -68,19 +67,14 @@ describe("every page", () => {
 
   it("starts the sign-in form and the self-check page with a doctype", async () => {
     expect((await (await dash("/signin")).text()).startsWith("<!DOCTYPE html>")).toBe(true);
-    const check = await SELF.fetch("https://gate.test/__region-gate/check", {
-      cf: { country: "JP" },
-    } as RequestInit);
+    const check = await call("/__region-gate/check", { cf: { country: "JP" } });
     expect((await check.text()).startsWith("<!DOCTYPE html>")).toBe(true);
   });
 });
 
 describe("exposure wording", () => {
   it("says 1 customer, 1 request in the singular", async () => {
-    const res = await SELF.fetch("https://gate.test/v1/chat", {
-      headers: { authorization: "Bearer sk-only-one" },
-      cf: { country: "RU" },
-    } as RequestInit);
+    const res = await call("/v1/chat", { token: "sk-only-one", cf: { country: "RU" } });
     expect(res.status).toBe(403);
     await new Promise((r) => setTimeout(r, 50));
     await flushExposure(env);

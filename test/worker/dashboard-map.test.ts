@@ -8,8 +8,7 @@ import { describe, expect, it } from "vitest";
 import { explainCase } from "../../src/explain";
 import { compilePolicy } from "../../src/policy/compile";
 import { livePolicy } from "../fixtures/policies";
-import { adminFetch } from "./admin-shared";
-import { page, signIn } from "./dashboard-helpers";
+import { adminFetch, page, signIn } from "./call";
 
 const policy = livePolicy({ version: "map.1" });
 

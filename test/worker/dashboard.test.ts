@@ -1,10 +1,9 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createSession, SESSION_SECONDS } from "../../src/dashboard/session";
 import { flushExposure } from "../../src/ledger/recorder";
 import { livePolicy } from "../fixtures/policies";
-import { adminFetch } from "./admin-shared";
-import { csrfOf, dash, page, sessionCookie, signIn, TOKEN } from "./dashboard-helpers";
+import { adminFetch, call, csrfOf, dash, page, sessionCookie, signIn, TOKEN } from "./call";
 
 const v1 = livePolicy({ version: "dash.1" });
 const v2 = livePolicy({ version: "dash.2", supported: ["CN", "DE", "GB", "JP", "UA", "US"] });
@@ -16,7 +15,7 @@ async function push(doc: object): Promise<void> {
 
 const activeVersion = async () => JSON.parse((await env.POLICY.get("policy")) ?? "null")?.version as string;
 const gateStatus = async (country: string) => {
-  const res = await SELF.fetch("https://gate.test/v1/models", { cf: { country } } as RequestInit);
+  const res = await call("/v1/models", { cf: { country } });
   await res.arrayBuffer();
   return res.status;
 };
@@ -165,10 +164,7 @@ describe("exposure page", () => {
   beforeAll(async () => {
     await push(v1); // CN blocked again, so its traffic is counted
     for (const key of ["sk-alpha", "sk-alpha", "sk-alpha", "sk-beta"]) {
-      const res = await SELF.fetch("https://gate.test/v1/chat", {
-        headers: { authorization: `Bearer ${key}` },
-        cf: { country: "CN" },
-      } as RequestInit);
+      const res = await call("/v1/chat", { token: key, cf: { country: "CN" } });
       expect(res.status).toBe(403);
     }
     // The recorder counts in the background; give it a moment, then flush to the ledger.

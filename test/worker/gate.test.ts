@@ -1,6 +1,7 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { livePolicy } from "../fixtures/policies";
+import { type Call, call, type EdgeFacts } from "./call";
 
 const policy = livePolicy({
   exemptions: [{ cidr: "203.0.113.0/24", note: "probes" }],
@@ -19,15 +20,14 @@ interface Echo {
   bodyLength: number;
 }
 
-const call = (path: string, cf: Record<string, string>, init: RequestInit = {}) =>
-  SELF.fetch(`https://gate.test${path}`, { ...init, cf } as RequestInit);
+const gate = (path: string, cf: EdgeFacts, init: Call = {}) => call(path, { ...init, cf });
 
 const BLOCK_BODY =
   '{"error":{"message":"Country, region, or territory not supported","type":"request_forbidden","param":null,"code":"unsupported_country_region_territory"}}';
 
 describe("what the client sees", () => {
   it("blocks CN after blockFrom with the exact 403 body and headers", async () => {
-    const res = await call("/v1/chat/completions", { country: "CN" }, { method: "POST", body: "{}" });
+    const res = await gate("/v1/chat/completions", { country: "CN" }, { method: "POST", body: "{}" });
     expect(res.status).toBe(403);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("x-region-gate-decision")).toBe("block");
@@ -38,15 +38,15 @@ describe("what the client sees", () => {
   });
 
   it("blocks a carved-out subdivision while its country passes", async () => {
-    const crimea = await call("/v1/models", { country: "UA", regionCode: "43" });
+    const crimea = await gate("/v1/models", { country: "UA", regionCode: "43" });
     expect(crimea.status).toBe(403);
     expect(crimea.headers.get("x-region-gate-region")).toBe("UA-43");
-    const kyiv = await call("/v1/models", { country: "UA", regionCode: "30" });
+    const kyiv = await gate("/v1/models", { country: "UA", regionCode: "30" });
     expect(kyiv.status).toBe(200);
   });
 
   it("warns VE inside its window: origin response plus Sunset, Link and decision", async () => {
-    const res = await call("/v1/models", { country: "VE" });
+    const res = await gate("/v1/models", { country: "VE" });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-origin")).toBe("echo");
     expect(res.headers.get("x-region-gate-decision")).toBe("warn");
@@ -57,15 +57,15 @@ describe("what the client sees", () => {
   });
 
   it("observes BY before its warnFrom: passes with the decision header only", async () => {
-    const res = await call("/v1/models", { country: "BY" });
+    const res = await gate("/v1/models", { country: "BY" });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-region-gate-decision")).toBe("observe");
     expect(res.headers.get("sunset")).toBeNull();
   });
 
   it("marks unknown countries and CIDR exemptions", async () => {
-    expect((await call("/v1/models", {})).headers.get("x-region-gate-decision")).toBe("unknown");
-    const exempt = await call(
+    expect((await gate("/v1/models", {})).headers.get("x-region-gate-decision")).toBe("unknown");
+    const exempt = await gate(
       "/v1/models",
       { country: "CN" },
       { headers: { "cf-connecting-ip": "203.0.113.9" } },
@@ -75,27 +75,27 @@ describe("what the client sees", () => {
   });
 
   it("returns pass and out-of-scope responses unchanged", async () => {
-    const pass = await call("/v1/models", { country: "JP" });
+    const pass = await gate("/v1/models", { country: "JP" });
     expect(pass.headers.get("x-region-gate-decision")).toBeNull();
     expect(pass.headers.get("x-origin")).toBe("echo");
-    const outOfScope = await call("/v2/anything", { country: "CN" });
+    const outOfScope = await gate("/v2/anything", { country: "CN" });
     expect(outOfScope.status).toBe(200);
     expect(outOfScope.headers.get("x-region-gate-decision")).toBeNull();
-    const health = await call("/v1/health", { country: "CN" });
+    const health = await gate("/v1/health", { country: "CN" });
     expect(health.status).toBe(200);
   });
 
   it("returns redirects instead of following them", async () => {
-    const res = await call("/v1/../redirect", { country: "JP" }, { redirect: "manual" });
+    const res = await gate("/v1/../redirect", { country: "JP" });
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("https://elsewhere.test/");
   });
 
   it("never proxies or judges the admin prefix", async () => {
-    const unauthenticated = await call("/__region-gate/no-such-route", { country: "CN" });
+    const unauthenticated = await gate("/__region-gate/no-such-route", { country: "CN" });
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.headers.get("x-region-gate-decision")).toBeNull();
-    const authenticated = await call(
+    const authenticated = await gate(
       "/__region-gate/no-such-route",
       { country: "CN" },
       { headers: { authorization: "Bearer test-admin-token-0123456789" } },
@@ -108,7 +108,7 @@ describe("what the client sees", () => {
 describe("what the origin sees", () => {
   it("gets method, path, query and body as sent, plus gate headers", async () => {
     const body = "x".repeat(100_000);
-    const res = await call(
+    const res = await gate(
       "/v1/files?purpose=fine-tune&x=%20y",
       { country: "VE" },
       { method: "PUT", body, headers: { "content-type": "text/plain", "openai-organization": "org-1" } },
@@ -132,7 +132,7 @@ describe("what the origin sees", () => {
   });
 
   it("drops hop-by-hop headers and those named in Connection", async () => {
-    const res = await call(
+    const res = await gate(
       "/v1/models",
       { country: "JP" },
       {
@@ -152,7 +152,7 @@ describe("what the origin sees", () => {
 
   it("keeps what the edge and the gate vouch for even when the client lists it in Connection", async () => {
     const vouched = ["cf-connecting-ip", "cf-ray", "cf-ipcountry", "x-forwarded-for", "x-forwarded-host"];
-    const res = await call(
+    const res = await gate(
       "/v1/models",
       { country: "JP" },
       {
@@ -177,7 +177,7 @@ describe("what the origin sees", () => {
   });
 
   it("does not send x-region-gate-auth when ORIGIN_AUTH_SECRET is unset", async () => {
-    const seen = (await (await call("/v1/models", { country: "JP" })).json()) as Echo;
+    const seen = (await (await gate("/v1/models", { country: "JP" })).json()) as Echo;
     expect(seen.headers["x-region-gate-auth"]).toBeUndefined();
   });
 });
@@ -193,12 +193,12 @@ describe("never fooled by client headers", () => {
   };
 
   it("still blocks a CN client that claims to be elsewhere", async () => {
-    const res = await call("/v1/chat/completions", { country: "CN" }, { headers: spoofs });
+    const res = await gate("/v1/chat/completions", { country: "CN" }, { headers: spoofs });
     expect(res.status).toBe(403);
   });
 
   it("strips client-sent x-region-gate-* and rewrites CF-IPCountry from the edge", async () => {
-    const seen = (await (await call("/v1/models", { country: "JP" }, { headers: spoofs })).json()) as Echo;
+    const seen = (await (await gate("/v1/models", { country: "JP" }, { headers: spoofs })).json()) as Echo;
     expect(seen.headers["cf-ipcountry"]).toBe("JP");
     expect(seen.headers["x-region-gate-decision"]).toBe("pass");
     expect(seen.headers["x-region-gate-country"]).toBe("JP");
@@ -206,7 +206,7 @@ describe("never fooled by client headers", () => {
   });
 
   it("decides only from request.cf, whatever the headers say", async () => {
-    const res = await call("/v1/models", { country: "JP" }, { headers: { "CF-IPCountry": "CN" } });
+    const res = await gate("/v1/models", { country: "JP" }, { headers: { "CF-IPCountry": "CN" } });
     expect(res.status).toBe(200);
   });
 });

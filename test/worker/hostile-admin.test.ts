@@ -3,8 +3,7 @@ import fc from "fast-check";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { livePolicy } from "../fixtures/policies";
 import { mutatedPolicy } from "../unit/fuzz-arbitraries";
-import { adminFetch, json, TOKEN } from "./admin-shared";
-import { captureLogs } from "./logs";
+import { adminFetch, captureLogs, json, TOKEN } from "./call";
 
 // Hostile admin callers: every refusal must be clean (a 4xx with the error envelope,
 // never a 500) and must leave KV exactly as it was (no partial write).

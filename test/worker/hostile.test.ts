@@ -1,7 +1,8 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { livePolicy } from "../fixtures/policies";
+import { call, type EdgeFacts } from "./call";
 
 // Hostile clients inside workerd: spoofed location and address headers, and paths built
 // to leave the policy's scope. KV is per file, so this policy is the only one here.
@@ -20,8 +21,7 @@ interface Echo {
   headers: Record<string, string>;
 }
 
-const call = (path: string, cf: Record<string, string>, headers: HeadersInit = []) =>
-  SELF.fetch(`https://gate.test${path}`, { headers, cf } as RequestInit);
+const gate = (path: string, cf: EdgeFacts, headers: HeadersInit = []) => call(path, { headers, cf });
 
 /** Every header a client might use to claim another location, address or gate verdict. */
 const SPOOF_NAMES = [
@@ -68,7 +68,7 @@ describe("spoofed headers never change the decision", () => {
   it("blocks CN whatever location, address or verdict headers the client adds", async () => {
     await fc.assert(
       fc.asyncProperty(spoofHeaders, async (headers) => {
-        const res = await call("/v1/chat/completions", { country: "CN" }, headers);
+        const res = await gate("/v1/chat/completions", { country: "CN" }, headers);
         await res.body?.cancel();
         return res.status === 403 && res.headers.get("x-region-gate-region") === "CN";
       }),
@@ -77,7 +77,7 @@ describe("spoofed headers never change the decision", () => {
   });
 
   it("still blocks a carved-out subdivision when the client claims a supported one", async () => {
-    const res = await call("/v1/models", { country: "UA", regionCode: "43" }, [
+    const res = await gate("/v1/models", { country: "UA", regionCode: "43" }, [
       ["CF-IPCountry", "UA"],
       ["cf-region-code", "30"],
       ["x-region-gate-region", "UA-30"],
@@ -89,7 +89,7 @@ describe("spoofed headers never change the decision", () => {
   it("does not turn a supported client into a blocked one", async () => {
     await fc.assert(
       fc.asyncProperty(spoofHeaders, async (headers) => {
-        const res = await call("/v1/models", { country: "JP" }, [...headers, ["CF-IPCountry", "CN"]]);
+        const res = await gate("/v1/models", { country: "JP" }, [...headers, ["CF-IPCountry", "CN"]]);
         await res.body?.cancel();
         return res.status === 200 && res.headers.get("x-region-gate-decision") === null;
       }),
@@ -108,7 +108,7 @@ describe("spoofed headers never reach the origin as sent", () => {
           ...headers.filter(([n]) => n.toLowerCase() !== "cf-connecting-ip"),
           ["cf-connecting-ip", "192.0.2.44"],
         ];
-        const seen = (await (await call("/v1/models", { country: "JP" }, withEdge)).json()) as Echo;
+        const seen = (await (await gate("/v1/models", { country: "JP" }, withEdge)).json()) as Echo;
         const h = seen.headers;
         expect(h["cf-ipcountry"]).toBe("JP");
         expect(h["x-region-gate-decision"]).toBe("pass");
@@ -129,7 +129,7 @@ describe("spoofed headers never reach the origin as sent", () => {
 
   it("drops client address headers when the edge gave no address", async () => {
     const seen = (await (
-      await call("/v1/models", { country: "JP" }, [
+      await gate("/v1/models", { country: "JP" }, [
         ["X-Forwarded-For", "203.0.113.9"],
         ["True-Client-IP", "203.0.113.9"],
         ["X-Real-IP", "203.0.113.9"],
@@ -144,7 +144,7 @@ describe("spoofed headers never reach the origin as sent", () => {
 
   it("rewrites CF-IPCountry from the edge even on out-of-scope paths", async () => {
     const seen = (await (
-      await call("/public/x", { country: "CN" }, [["CF-IPCountry", "US"]])
+      await gate("/public/x", { country: "CN" }, [["CF-IPCountry", "US"]])
     ).json()) as Echo;
     expect(seen.headers["cf-ipcountry"]).toBe("CN");
     expect(seen.headers["x-region-gate-decision"]).toBe("out_of_scope");
@@ -159,12 +159,12 @@ describe("CIDR exemptions use only CF-Connecting-IP", () => {
     ["Forwarded", "for=203.0.113.9"],
     ["x-region-gate-decision", "exempt"],
   ])("ignores an exempt address in %s", async (name, value) => {
-    const res = await call("/v1/models", { country: "CN" }, [[name, value]]);
+    const res = await gate("/v1/models", { country: "CN" }, [[name, value]]);
     expect(res.status).toBe(403);
   });
 
   it("exempts the address the edge put in CF-Connecting-IP", async () => {
-    const res = await call("/v1/models", { country: "CN" }, [["CF-Connecting-IP", "203.0.113.9"]]);
+    const res = await gate("/v1/models", { country: "CN" }, [["CF-Connecting-IP", "203.0.113.9"]]);
     expect(res.status).toBe(200);
     expect(res.headers.get("x-region-gate-decision")).toBe("exempt");
   });
@@ -179,7 +179,7 @@ describe("CIDR exemptions use only CF-Connecting-IP", () => {
       [["CF-Connecting-IP", "203.0.113.9/24"]],
       [["CF-Connecting-IP", "203.0.113.009"]],
     ] as [string, string][][]) {
-      const res = await call("/v1/models", { country: "CN" }, headers);
+      const res = await gate("/v1/models", { country: "CN" }, headers);
       expect(res.status, JSON.stringify(headers)).toBe(403);
     }
   });
@@ -208,7 +208,7 @@ describe("paths that try to leave scope are judged as the origin will serve them
     `/v1/${"a".repeat(64 * 1024)}`,
     `/v1/${"a%2F".repeat(8 * 1024)}..%2F..%2Fv1/chat`,
   ])("blocks CN on %s", async (path) => {
-    const res = await call(path, { country: "CN" });
+    const res = await gate(path, { country: "CN" });
     await res.body?.cancel();
     expect(res.status).toBe(403);
   });
@@ -219,21 +219,21 @@ describe("paths that try to leave scope are judged as the origin will serve them
     ["/v1/health", "/v1/health"],
     ["/public/v1/chat", "/public/v1/chat"],
   ])("lets CN reach %s out of scope, and the origin serves %s", async (path, served) => {
-    const res = await call(path, { country: "CN" });
+    const res = await gate(path, { country: "CN" });
     expect(res.status).toBe(200);
     const seen = (await res.json()) as Echo;
     expect(new URL(seen.url).pathname).toBe(served);
   });
 
   it("forwards an encoded path byte for byte, so the origin serves what the gate judged", async () => {
-    const res = await call("/v1/files/a%2Fb?x=%2F", { country: "JP" });
+    const res = await gate("/v1/files/a%2Fb?x=%2F", { country: "JP" });
     const seen = (await res.json()) as Echo;
     expect(seen.url).toBe("http://origin.test/v1/files/a%2Fb?x=%2F");
   });
 
   it("answers a 64 KiB path from a supported region without error", async () => {
     const path = `/v1/${"b".repeat(64 * 1024)}`;
-    const res = await call(path, { country: "JP" });
+    const res = await gate(path, { country: "JP" });
     expect(res.status).toBe(200);
     const seen = (await res.json()) as Echo;
     expect(new URL(seen.url).pathname).toBe(path);

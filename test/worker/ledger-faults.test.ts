@@ -2,11 +2,10 @@
  * Ledger faults: the gate is called directly with an env whose EXPOSURE binding throws,
  * in a file of its own so that no delayed flush of another test shares the isolate buffer.
  */
-import { createExecutionContext, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Verdict } from "../../src/decision";
 import { factsOf } from "../../src/facts";
-import app from "../../src/index";
 import type { LedgerEnv } from "../../src/ledger/model";
 import {
   exposureStats,
@@ -17,6 +16,7 @@ import {
 } from "../../src/ledger/recorder";
 import { compilePolicy } from "../../src/policy/compile";
 import { livePolicy } from "../fixtures/policies";
+import { call } from "./call";
 import { exposure, settle } from "./ledger-helpers";
 
 // No delayed flush during these tests: each one flushes when it means to.
@@ -46,10 +46,7 @@ afterEach(() => {
  * awaited: it holds the recorder's delayed flush (an hour here); tests wait with `settle`.
  */
 async function gate(e: LedgerEnv, country: string, key?: string): Promise<Response> {
-  const ctx = createExecutionContext();
-  const headers: HeadersInit = key ? { authorization: `Bearer ${key}` } : {};
-  const req = new Request("https://gate.test/v1/models", { headers, cf: { country } } as RequestInit);
-  const res = await app.fetch(req, e, ctx);
+  const res = await call("/v1/models", { token: key, cf: { country }, env: { ...e } });
   await res.arrayBuffer();
   return res;
 }

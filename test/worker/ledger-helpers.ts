@@ -2,23 +2,18 @@
  * Helpers shared by the ledger tests: drive the gate, wait for the background HMACs,
  * flush, and read the ledger back through the admin route and the shards themselves.
  */
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { shardStub } from "../../src/ledger/client";
 import type { ExposureLedger } from "../../src/ledger/ledger-do";
 import { SHARDS } from "../../src/ledger/model";
 import { exposureStats, flushExposure } from "../../src/ledger/recorder";
+import { adminFetch, call } from "./call";
 
-export const ADMIN = { authorization: "Bearer test-admin-token-0123456789" };
 export const SALT = "test-identity-salt";
 
 /** One gate request with an edge country and optional key and headers. */
 export async function send(country: string, headers: Record<string, string> = {}): Promise<number> {
-  const res = await SELF.fetch("https://gate.test/v1/chat/completions", {
-    method: "POST",
-    body: "{}",
-    headers,
-    cf: { country },
-  } as RequestInit);
+  const res = await call("/v1/chat/completions", { method: "POST", body: "{}", headers, cf: { country } });
   await res.arrayBuffer();
   return res.status;
 }
@@ -42,7 +37,7 @@ export async function settleAndFlush(since: number, events: number): Promise<voi
 
 /** `GET /__region-gate/exposure?query` as the admin. */
 export function exposure(query: string): Promise<Response> {
-  return SELF.fetch(`https://gate.test/__region-gate/exposure?${query}`, { headers: ADMIN });
+  return adminFetch(`/exposure?${query}`);
 }
 
 /** Every row of every table of every shard, as text (to search for what must not be there). */

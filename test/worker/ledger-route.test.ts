@@ -2,12 +2,13 @@
  * `GET /__region-gate/exposure`: filters, JSON and CSV shapes, summary, errors. Rows are
  * written straight into the shards (the recorder is covered in ledger.test.ts).
  */
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { shardStub } from "../../src/ledger/client";
 import { type LedgerTuple, SHARDS, shardOf } from "../../src/ledger/model";
 import type { ExposureRow } from "../../src/ledger/report";
-import { ADMIN, exposure } from "./ledger-helpers";
+import { adminFetch } from "./call";
+import { exposure } from "./ledger-helpers";
 
 const ORG = "openai-organization";
 const tricky = 'Acme, "Inc"; a=b %';
@@ -52,7 +53,7 @@ function parseCsv(text: string): string[][] {
 
 describe("GET /__region-gate/exposure", () => {
   it("refuses a request without the admin token", async () => {
-    const res = await SELF.fetch("https://gate.test/__region-gate/exposure");
+    const res = await adminFetch("/exposure", { token: null });
     expect(res.status).toBe(401);
   });
 
@@ -138,7 +139,7 @@ describe("GET /__region-gate/exposure", () => {
   });
 
   it("reports per-shard rows and flushes received in the last hour", async () => {
-    const res = await SELF.fetch("https://gate.test/__region-gate/exposure/stats", { headers: ADMIN });
+    const res = await adminFetch("/exposure/stats");
     const body = (await res.json()) as { shards: { shard: number; rows: number; flushesLastHour: number }[] };
     expect(body.shards).toHaveLength(SHARDS);
     const cn = body.shards[shardOf("CN")];

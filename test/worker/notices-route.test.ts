@@ -4,13 +4,13 @@
  * customer twice, no notice split; and the route's errors. Rows are written straight into
  * the shards.
  */
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { shardStub } from "../../src/ledger/client";
 import { type LedgerTuple, shardOf } from "../../src/ledger/model";
 import type { Notice } from "../../src/ledger/notices";
 import { specPolicy } from "../fixtures/policies";
-import { ADMIN } from "./ledger-helpers";
+import { adminFetch } from "./call";
 
 const ORG = "openai-organization";
 const CUSTOMERS = 260;
@@ -42,8 +42,7 @@ beforeAll(async () => {
   }
 });
 
-const get = (query: string) =>
-  SELF.fetch(`https://gate.test/__region-gate/exposure/notices?${query}`, { headers: ADMIN });
+const get = (query: string) => adminFetch(`/exposure/notices?${query}`);
 
 interface Page {
   notices: Notice[];

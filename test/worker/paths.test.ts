@@ -1,7 +1,7 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import app from "../../src/index";
 import { livePolicy } from "../fixtures/policies";
+import { call } from "./call";
 
 // SPEC section 3: scope is judged on what the origin will serve (ORIGIN_URL's base path +
 // the client's path), and a path that climbs above the root under any reading is refused
@@ -27,14 +27,12 @@ const MODES = [
   { mode: "route mode", ORIGIN_URL: undefined, base: "https://gate.test" },
 ] as const;
 
-async function call(path: string, country: string, overrides: Record<string, unknown>) {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(
-    new Request(`https://gate.test${path}`, { cf: { country } } as RequestInit),
-    { ...env, EXPOSURE_LEDGER: "off", ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
+async function gate(path: string, country: string, overrides: Record<string, unknown>) {
+  const res = await call(path, {
+    cf: { country },
+    env: { EXPOSURE_LEDGER: "off", ...overrides },
+    wait: true,
+  });
   return res;
 }
 
@@ -59,7 +57,7 @@ const CLIMBING = [
 describe.each(MODES)("$mode", ({ ORIGIN_URL, base }) => {
   it.each(CLIMBING)("answers %s with 400 invalid_request_path, from JP and CN alike", async (path) => {
     for (const country of ["JP", "CN"]) {
-      const res = await call(path, country, { ORIGIN_URL });
+      const res = await gate(path, country, { ORIGIN_URL });
       expect(res.status).toBe(400);
       expect(res.headers.get("content-type")).toBe("application/json");
       const body = (await res.json()) as { error: Record<string, unknown> };
@@ -75,7 +73,7 @@ describe.each(MODES)("$mode", ({ ORIGIN_URL, base }) => {
   it.each(["/v1/chat", "/x/..%2Fv1%2Fchat", "/v1%2Fchat", "//v1/chat", "/V1/chat", "/x/%2e%2e/v1/chat"])(
     "blocks CN on %s, whose served path is under /v1/",
     async (path) => {
-      const res = await call(path, "CN", { ORIGIN_URL });
+      const res = await gate(path, "CN", { ORIGIN_URL });
       await res.body?.cancel();
       expect(res.status).toBe(403);
     },
@@ -87,7 +85,7 @@ describe.each(MODES)("$mode", ({ ORIGIN_URL, base }) => {
     ["/v1/../status", "/status"],
     ["/a/..%2Fstatus", "/a/..%2Fstatus"],
   ])("lets CN reach %s out of scope; the origin gets %s after the base path", async (path, served) => {
-    const res = await call(path, "CN", { ORIGIN_URL });
+    const res = await gate(path, "CN", { ORIGIN_URL });
     expect(res.status).toBe(200);
     const seen = (await res.json()) as Echo;
     expect(seen.url).toBe(`${base}${served}`);
@@ -95,7 +93,7 @@ describe.each(MODES)("$mode", ({ ORIGIN_URL, base }) => {
   });
 
   it("passes JP's in-scope request to the path under the base path, encoded as sent", async () => {
-    const res = await call("/v1/files/a%2Fb", "JP", { ORIGIN_URL });
+    const res = await gate("/v1/files/a%2Fb", "JP", { ORIGIN_URL });
     const seen = (await res.json()) as Echo;
     expect(seen.url).toBe(`${base}/v1/files/a%2Fb`);
   });
@@ -105,7 +103,7 @@ describe("the admin prefix", () => {
   it.each(["/__region-gate/..%2F..%2Fv1/chat", "/__region-gate/..%2Fpolicy", "/__region-gate/x/..;/policy"])(
     "is never proxied: %s is answered by the admin API",
     async (path) => {
-      const res = await call(path, "JP", { ORIGIN_URL: "http://origin.test/api" });
+      const res = await gate(path, "JP", { ORIGIN_URL: "http://origin.test/api" });
       const body = (await res.json()) as { error?: { code: string }; url?: string };
       expect(body.url).toBeUndefined();
       expect([401, 404]).toContain(res.status);
@@ -121,7 +119,7 @@ describe.each(MODES)("malformed percent-encoding, $mode", ({ ORIGIN_URL }) => {
     "answers %s with 400 invalid_request_path, from JP and CN alike",
     async (path) => {
       for (const country of ["JP", "CN"]) {
-        const res = await call(path, country, { ORIGIN_URL });
+        const res = await gate(path, country, { ORIGIN_URL });
         expect(res.status).toBe(400);
         const body = (await res.json()) as { error: Record<string, unknown> };
         expect(body.error).toMatchObject({ type: "invalid_request_error", code: "invalid_request_path" });
@@ -131,7 +129,7 @@ describe.each(MODES)("malformed percent-encoding, $mode", ({ ORIGIN_URL }) => {
   );
 
   it("still passes well-formed escapes, %25 included", async () => {
-    const res = await call("/v1/files/100%25%20done?q=100%25", "JP", { ORIGIN_URL });
+    const res = await gate("/v1/files/100%25%20done?q=100%25", "JP", { ORIGIN_URL });
     expect(res.status).toBe(200);
     await res.body?.cancel();
   });

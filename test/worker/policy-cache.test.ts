@@ -1,40 +1,19 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import app from "../../src/index";
 import { invalidatePolicy, storeStats } from "../../src/policy/store";
 import { livePolicy } from "../fixtures/policies";
+import { call, faultyKv } from "./call";
 
 // The policy cache: one KV read per TTL, however many requests, and under concurrency.
 // workerd must never see one request wait on a KV read another request started
 // (bench/README.md, Soak finding 1), and an admin write must not be undone by a read that
 // began before it. What the store does when KV fails is policy-store-faults.test.ts.
 
-async function call(overrides: Record<string, unknown> = {}, country = "CN") {
-  const ctx = createExecutionContext();
-  const request = new Request("https://gate.test/v1/chat/completions", {
-    cf: { country },
-  } as RequestInit);
-  const res = await app.fetch(request, { ...env, EXPOSURE_LEDGER: "off", ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
+async function gate(overrides: Record<string, unknown> = {}, country = "CN") {
+  const env = { EXPOSURE_LEDGER: "off", ...overrides };
+  const res = await call("/v1/chat/completions", { cf: { country }, env, wait: true });
   await res.arrayBuffer();
   return res;
-}
-
-/** The real KV binding whose reads take `ms` longer (or never finish), value read at call time. */
-function slowKv(ms: number | "never"): KVNamespace {
-  return new Proxy(env.POLICY, {
-    get(target, prop, receiver) {
-      if (prop === "get") {
-        return async (key: string, type: "text") => {
-          const value = await target.get(key, type);
-          if (ms === "never") return new Promise(() => {});
-          await new Promise((resolve) => setTimeout(resolve, ms));
-          return value;
-        };
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
 }
 
 const timed = async <T>(promise: Promise<T>): Promise<[T, number]> => {
@@ -47,27 +26,27 @@ describe("policy cache TTL", () => {
   it("loads a policy to decide by", async () => {
     await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "ttl.1" })));
     invalidatePolicy();
-    expect((await call()).status).toBe(403);
-    expect((await call({}, "JP")).status).toBe(200);
+    expect((await gate()).status).toBe(403);
+    expect((await gate({}, "JP")).status).toBe(200);
   });
 
   it("reads KV once for N concurrent and sequential requests inside the TTL", async () => {
     invalidatePolicy();
     const before = storeStats.kvReads;
-    const concurrent = await Promise.all(Array.from({ length: 20 }, () => call()));
-    for (let i = 0; i < 10; i++) await call({}, "JP");
+    const concurrent = await Promise.all(Array.from({ length: 20 }, () => gate()));
+    for (let i = 0; i < 10; i++) await gate({}, "JP");
     expect(concurrent.every((r) => r.status === 403)).toBe(true);
     expect(storeStats.kvReads - before).toBe(1);
   });
 
   it("reads KV again once the TTL has passed", async () => {
     invalidatePolicy();
-    await call({ POLICY_CACHE_SECONDS: "1" }, "JP");
+    await gate({ POLICY_CACHE_SECONDS: "1" }, "JP");
     const before = storeStats.kvReads;
-    await call({ POLICY_CACHE_SECONDS: "1" }, "JP");
+    await gate({ POLICY_CACHE_SECONDS: "1" }, "JP");
     expect(storeStats.kvReads - before).toBe(0);
     await new Promise((r) => setTimeout(r, 1100));
-    await call({ POLICY_CACHE_SECONDS: "1" }, "JP");
+    await gate({ POLICY_CACHE_SECONDS: "1" }, "JP");
     expect(storeStats.kvReads - before).toBe(1);
   });
 });
@@ -76,14 +55,14 @@ describe("policy cache under concurrency", () => {
   it("a request does not wait for a KV read another request started; it keeps the current policy", async () => {
     await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.1" })));
     invalidatePolicy();
-    expect((await call()).headers.get("x-region-gate-policy")).toBe("store.1");
+    expect((await gate()).headers.get("x-region-gate-policy")).toBe("store.1");
 
     invalidatePolicy();
-    const hung = { POLICY: slowKv("never") };
+    const hung = { POLICY: faultyKv("hang") };
     // A reads KV (which hangs until KV_TIMEOUT_MS); B arrives meanwhile.
-    const a = timed(call(hung));
+    const a = timed(gate(hung));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const [b, bMs] = await timed(call(hung));
+    const [b, bMs] = await timed(gate(hung));
     expect(b.status).toBe(403);
     expect(b.headers.get("x-region-gate-policy")).toBe("store.1");
     expect(bMs).toBeLessThan(1000);
@@ -97,29 +76,29 @@ describe("policy cache under concurrency", () => {
     await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.2" })));
     invalidatePolicy();
     // A's read captures store.2, then takes 300 ms; the write to store.3 lands meanwhile.
-    const a = call({ POLICY: slowKv(300), POLICY_CACHE_SECONDS: "30" });
+    const a = gate({ POLICY: faultyKv(300), POLICY_CACHE_SECONDS: "30" });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.3" })));
     invalidatePolicy();
     expect((await a).headers.get("x-region-gate-policy")).toBe("store.2");
     // The next request reads again instead of trusting A's read for 30 s.
-    const next = await call({ POLICY_CACHE_SECONDS: "30" });
+    const next = await gate({ POLICY_CACHE_SECONDS: "30" });
     expect(next.headers.get("x-region-gate-policy")).toBe("store.3");
   });
 
   it("a read whose request was cancelled before it settled does not stop later reads", async () => {
     await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.4" })));
     invalidatePolicy();
-    expect((await call()).headers.get("x-region-gate-policy")).toBe("store.4");
+    expect((await gate()).headers.get("x-region-gate-policy")).toBe("store.4");
     // Frozen timers: the KV timeout never fires, as for a request that workerd cancelled.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     invalidatePolicy();
-    void call({ POLICY: slowKv("never") });
+    void gate({ POLICY: faultyKv("hang") });
     await Promise.resolve();
     await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "store.5" })));
     vi.setSystemTime(Date.now() + 10_000);
     const before = storeStats.kvReads;
-    const next = await call({ POLICY_CACHE_SECONDS: "30" });
+    const next = await gate({ POLICY_CACHE_SECONDS: "30" });
     expect(storeStats.kvReads - before).toBe(1);
     expect(next.headers.get("x-region-gate-policy")).toBe("store.5");
   });

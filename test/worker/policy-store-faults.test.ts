@@ -1,30 +1,13 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import app from "../../src/index";
 import { invalidatePolicy, policyHealth } from "../../src/policy/store";
 import { livePolicy } from "../fixtures/policies";
-import { adminFetch } from "./admin-shared";
+import { adminFetch, call, faultyKv } from "./call";
 
 /** Calls the worker with env overrides (a new env object gets its config parsed afresh). */
-async function call(country: string, overrides: Partial<typeof env> & Record<string, unknown> = {}) {
-  const ctx = createExecutionContext();
-  const request = new Request("https://gate.test/v1/chat/completions", { cf: { country } } as RequestInit);
-  const res = await app.fetch(request, { ...env, EXPOSURE_LEDGER: "off", ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
-
-/** The real KV binding, with reads that fail the way production KV can. */
-function faultyKv(fault: "throw" | "hang"): KVNamespace {
-  return new Proxy(env.POLICY, {
-    get(target, prop, receiver) {
-      if (prop === "get") {
-        return () =>
-          fault === "throw" ? Promise.reject(new Error("KV GET failed: 500")) : new Promise(() => {});
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
+function gate(country: string, overrides: Record<string, unknown> = {}) {
+  const vars = { EXPOSURE_LEDGER: "off", ...overrides };
+  return call("/v1/chat/completions", { cf: { country }, env: vars, wait: true });
 }
 
 // The policy store when KV fails or holds something it cannot serve: fail closed (or open
@@ -39,7 +22,7 @@ afterEach(() => {
 // Order matters in this file: the first tests run before any valid policy was ever loaded.
 describe("no valid policy ever loaded", () => {
   it("fails closed with 503 region_policy_unavailable", async () => {
-    const res = await call("JP", { POLICY_CACHE_SECONDS: "0" });
+    const res = await gate("JP", { POLICY_CACHE_SECONDS: "0" });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({
       error: {
@@ -54,13 +37,13 @@ describe("no valid policy ever loaded", () => {
   it("fails closed when KV holds an invalid document", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     await env.POLICY.put("policy", JSON.stringify({ schema: 1, version: "bad", supported: ["jp"] }));
-    const res = await call("JP", { POLICY_CACHE_SECONDS: "0" });
+    const res = await gate("JP", { POLICY_CACHE_SECONDS: "0" });
     expect(res.status).toBe(503);
     expect(errors.mock.calls.flat().join("\n")).toContain("$.supported[0]");
   });
 
   it("fails open when FAIL_MODE=open: the request reaches the origin", async () => {
-    const res = await call("CN", { POLICY_CACHE_SECONDS: "0", FAIL_MODE: "open" });
+    const res = await gate("CN", { POLICY_CACHE_SECONDS: "0", FAIL_MODE: "open" });
     expect(res.status).toBe(200);
     const seen = (await res.json()) as { headers: Record<string, string> };
     expect(seen.headers["x-region-gate-decision"]).toBe("fail_open");
@@ -75,15 +58,15 @@ describe("with a policy loaded", () => {
   it("loads a valid policy and decides by it", async () => {
     await env.POLICY.put("policy", JSON.stringify(livePolicy({ version: "good.1" })));
     invalidatePolicy();
-    expect((await call("CN")).status).toBe(403);
-    expect((await call("JP")).status).toBe(200);
+    expect((await gate("CN")).status).toBe(403);
+    expect((await gate("JP")).status).toBe(200);
   });
 
   it("keeps the last known good policy after an invalid write, and logs why", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     await env.POLICY.put("policy", '{"schema":1,"version":"broken","supported":"JP"}');
     invalidatePolicy();
-    const res = await call("CN");
+    const res = await gate("CN");
     expect(res.status).toBe(403);
     expect(res.headers.get("x-region-gate-policy")).toBe("good.1");
     expect(errors.mock.calls.flat().join("\n")).toMatch(/invalid policy.*\$\.supported/);
@@ -101,7 +84,7 @@ describe("with a policy loaded", () => {
     );
     await env.POLICY.put("policy", doc);
     invalidatePolicy();
-    expect((await call("CN")).headers.get("x-region-gate-policy")).toBe("good.1");
+    expect((await gate("CN")).headers.get("x-region-gate-policy")).toBe("good.1");
     expect(errors.mock.calls.flat().join("\n")).toMatch(/\$\.mode: duplicate key/);
   });
 
@@ -109,7 +92,7 @@ describe("with a policy loaded", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     await env.POLICY.delete("policy");
     invalidatePolicy();
-    expect((await call("CN")).headers.get("x-region-gate-policy")).toBe("good.1");
+    expect((await gate("CN")).headers.get("x-region-gate-policy")).toBe("good.1");
     expect(policyHealth().lastError).toBe("empty");
   });
 
@@ -119,7 +102,7 @@ describe("with a policy loaded", () => {
     const exemptions = [{ cidr: "203.0.113.7/24", note: "partner office" }];
     await env.POLICY.put("policy", JSON.stringify({ ...livePolicy({ version: "leaky" }), exemptions }));
     invalidatePolicy();
-    await call("CN");
+    await gate("CN");
     const health = await adminFetch("/healthz", { token: null });
     const text = await health.text();
     expect(JSON.parse(text)).toMatchObject({
@@ -143,14 +126,14 @@ describe("with a policy loaded", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     await env.POLICY.put("policy", '{"schema":1,');
     invalidatePolicy();
-    await call("CN");
+    await gate("CN");
     expect(policyHealth().lastError).toBe("invalid_json");
   });
 
   it("keeps the last known good policy when a KV read throws", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     invalidatePolicy();
-    const res = await call("CN", { POLICY: faultyKv("throw") });
+    const res = await gate("CN", { POLICY: faultyKv("throw") });
     expect(res.status).toBe(403);
     expect(policyHealth()).toMatchObject({
       lastError: "kv_error",
@@ -162,7 +145,7 @@ describe("with a policy loaded", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     invalidatePolicy();
     const started = Date.now();
-    const res = await call("CN", { POLICY: faultyKv("hang") });
+    const res = await gate("CN", { POLICY: faultyKv("hang") });
     expect(res.status).toBe(403);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(policyHealth()).toMatchObject({
@@ -177,7 +160,7 @@ describe("with a policy loaded", () => {
       JSON.stringify(livePolicy({ version: "good.2", supported: ["CN", "JP", "UA"] })),
     );
     invalidatePolicy();
-    const res = await call("CN");
+    const res = await gate("CN");
     expect(res.status).toBe(200);
     expect(policyHealth()).toMatchObject({ policyVersion: "good.2", lastError: null });
   });

@@ -5,15 +5,13 @@
  * four of these used plain JSON.parse, so a duplicated key passed there and nowhere else.
  * The CLI's paths are checked on the same texts in test/e2e/policy-text.test.ts.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import app from "../../src/index";
 import { parsePolicy } from "../../src/policy/parse";
 import { invalidatePolicy, policyHealth } from "../../src/policy/store";
 import { livePolicy } from "../fixtures/policies";
 import { POLICY_TEXTS } from "../fixtures/policy-texts";
-import { adminFetch } from "./admin-shared";
-import { csrfOf, dash, page, signIn } from "./dashboard-helpers";
+import { adminFetch, call, csrfOf, dash, page, signIn } from "./call";
 
 const BASE_VERSION = "text.base";
 
@@ -25,10 +23,7 @@ async function resetStore(): Promise<void> {
 }
 
 async function servedVersion(): Promise<string | null> {
-  const ctx = createExecutionContext();
-  const request = new Request("https://gate.test/v1/chat", { cf: { country: "CN" } } as RequestInit);
-  const res = await app.fetch(request, { ...env, EXPOSURE_LEDGER: "off" }, ctx);
-  await waitOnExecutionContext(ctx);
+  const res = await call("/v1/chat", { cf: { country: "CN" }, env: { EXPOSURE_LEDGER: "off" }, wait: true });
   return res.headers.get("x-region-gate-policy");
 }
 

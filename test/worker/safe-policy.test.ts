@@ -5,14 +5,13 @@
  * never answers 500. Before the rule, `"version": "a\nb"` was accepted and every request
  * then failed with `Invalid header value`.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import app from "../../src/index";
 import { invalidatePolicy } from "../../src/policy/store";
 import { validatePolicy } from "../../src/policy/validate";
 import { livePolicy } from "../fixtures/policies";
-import { adminFetch } from "./admin-shared";
+import { adminFetch, call } from "./call";
 
 const CONTROLS = ["\n", "\r", "\t", "\u0000", "\u007f", "\u0085", " "];
 
@@ -104,11 +103,7 @@ const document = fc.record({
 });
 
 async function gateCall(path: string, country: string): Promise<Response> {
-  const ctx = createExecutionContext();
-  const request = new Request(`https://gate.test${path}`, { cf: { country } } as RequestInit);
-  const res = await app.fetch(request, { ...env, EXPOSURE_LEDGER: "off" }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  return call(path, { cf: { country }, env: { EXPOSURE_LEDGER: "off" }, wait: true });
 }
 
 async function clearPolicyStore(): Promise<void> {

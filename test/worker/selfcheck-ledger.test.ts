@@ -2,12 +2,13 @@
  * The customer's own view in `/check`: a key sees its own ledger record over the last 30
  * days and nothing of any other key's; no key and a wrong key see nothing of the first.
  */
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fingerprint } from "../../src/fingerprint";
 import { exposureStats } from "../../src/ledger/recorder";
 import { resetOwnLedgerCache } from "../../src/selfcheck/own-ledger";
 import { livePolicy } from "../fixtures/policies";
+import { call } from "./call";
 import { SALT, send, settleAndFlush } from "./ledger-helpers";
 
 const ORG = "openai-organization";
@@ -16,10 +17,7 @@ const KEY_B = "sk-own-view-second-key-0002";
 const WRONG = "sk-own-view-never-used-9999";
 
 const check = (headers: Record<string, string>, query = "format=json") =>
-  SELF.fetch(`https://gate.test/__region-gate/check?${query}`, {
-    headers,
-    cf: { country: "JP" },
-  } as RequestInit);
+  call(`/__region-gate/check?${query}`, { headers, cf: { country: "JP" } });
 
 interface View {
   ledger: null | {

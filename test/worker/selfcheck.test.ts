@@ -1,7 +1,7 @@
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import app from "../../src/index";
 import { livePolicy } from "../fixtures/policies";
+import { call, type EdgeFacts } from "./call";
 
 const policy = livePolicy({
   version: "selfcheck.7",
@@ -16,8 +16,8 @@ beforeAll(async () => {
   await env.POLICY.put("policy", JSON.stringify(policy));
 });
 
-const check = (cf: Record<string, string>, headers: Record<string, string> = {}) =>
-  SELF.fetch("https://gate.test/__region-gate/check", { headers, cf } as RequestInit);
+const check = (cf: EdgeFacts, headers: Record<string, string> = {}) =>
+  call("/__region-gate/check", { headers, cf });
 const json = { accept: "application/json" };
 
 /** Strings from the policy that must never reach a self-check answer. */
@@ -116,18 +116,11 @@ describe("public self-check", () => {
   });
 
   it("answers without ADMIN_TOKEN and 404s when SELF_CHECK=false", async () => {
-    const call = async (vars: Record<string, string | undefined>) => {
-      const ctx = createExecutionContext();
-      const req = new Request("https://gate.test/__region-gate/check", {
-        headers: json,
-        cf: { country: "CN" },
-      } as RequestInit);
-      const res = await app.fetch(req, { ...env, ...vars }, ctx);
-      await waitOnExecutionContext(ctx);
-      return res;
+    const checkWith = async (vars: Record<string, string | undefined>) => {
+      return call("/__region-gate/check", { headers: json, cf: { country: "CN" }, env: vars, wait: true });
     };
-    expect((await call({ ADMIN_TOKEN: undefined })).status).toBe(200);
-    const off = await call({ SELF_CHECK: "false" });
+    expect((await checkWith({ ADMIN_TOKEN: undefined })).status).toBe(200);
+    const off = await checkWith({ SELF_CHECK: "false" });
     expect(off.status).toBe(404);
     expect(await off.text()).not.toContain("selfcheck.7");
   });

@@ -1,47 +1,10 @@
 /**
- * Shared by the admin tests: one way to call the admin API inside workerd, and the auth
- * cases every protected admin route must pass (like unkey's `runCommonRouteTests`).
+ * The auth cases every protected admin route must pass (like unkey's `runCommonRouteTests`),
+ * and the list of those routes.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import app from "../../src/index";
-import { captureLogs } from "./logs";
-
-export const TOKEN = "test-admin-token-0123456789";
-export const BASE = "https://gate.test/__region-gate";
-
-export interface AdminCall {
-  method?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** null: no Authorization header. */
-  token?: string | null;
-  /** Overrides merged into the worker env (e.g. ADMIN_TOKEN: undefined). */
-  env?: Record<string, unknown>;
-}
-
-/** One admin request through the real worker entry, real KV and Durable Objects. */
-export async function adminFetch(path: string, call: AdminCall = {}): Promise<Response> {
-  const headers = new Headers(call.headers);
-  const token = call.token === undefined ? TOKEN : call.token;
-  if (token !== null) headers.set("authorization", `Bearer ${token}`);
-  let body: BodyInit | undefined;
-  if (call.body !== undefined) {
-    body =
-      typeof call.body === "string" || call.body instanceof ReadableStream || call.body instanceof Uint8Array
-        ? call.body
-        : JSON.stringify(call.body);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-  }
-  const ctx = createExecutionContext();
-  const request = new Request(`${BASE}${path}`, { method: call.method ?? "GET", headers, body });
-  const res = await app.fetch(request, call.env ? { ...env, ...call.env } : env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
-
-/** JSON of a response, typed loosely for assertions. */
-export const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
+import { adminFetch, BASE, type Call, captureLogs, json, TOKEN } from "./call";
 
 /** Every protected admin route, with a body it would accept. */
 export const PROTECTED_ROUTES: Array<{ method: string; path: string; body?: unknown }> = [
@@ -62,7 +25,7 @@ export const PROTECTED_ROUTES: Array<{ method: string; path: string; body?: unkn
  * ADMIN_TOKEN makes every route 404. None of them may change the stored policy.
  */
 export function runAdminAuthCases(): void {
-  const cases: Array<{ name: string; call: AdminCall; status: number; code: string }> = [
+  const cases: Array<{ name: string; call: Call; status: number; code: string }> = [
     { name: "no Authorization header", call: { token: null }, status: 401, code: "missing_token" },
     {
       name: "a wrong token of the same length",
