@@ -6,34 +6,29 @@
  * routing it through Hono as well cost ~100 µs of workerd CPU per request with the
  * admin, dashboard and self-check routes mounted (bench/README.md, "Hot path").
  */
-import { Hono } from "hono";
 import { admin } from "./admin";
+import { internalError, newApp } from "./app";
 import type { GateEnv } from "./config";
 import { dashboard } from "./dashboard";
 import { gate } from "./gate/handler";
-import { serverError } from "./gate/responses";
-import { log } from "./log";
 import { selfCheck } from "./selfcheck";
 
 /** The admin prefix (SPEC section 7). Not exported: workerd treats named exports of the entry module as entrypoints. */
 const ADMIN_PREFIX = "/__region-gate";
 
-function internalError(err: unknown): Response {
-  log("error", "unhandled", { error: err instanceof Error ? err.message : String(err) });
-  return serverError(500, "region_gate_error", "region-gate internal error");
-}
-
-const app = new Hono<{ Bindings: GateEnv }>();
-app.onError(internalError);
+const app = newApp();
 app.route(`${ADMIN_PREFIX}/check`, selfCheck);
 app.route(`${ADMIN_PREFIX}/dashboard`, dashboard);
 app.route(ADMIN_PREFIX, admin);
-app.all("*", (c) => gate(c.req.raw, c.env, c.executionCtx));
+
+/** The prefix itself or a path below it; `/__region-gatex` is an ordinary path, judged by the gate. */
+const isAdminPath = (path: string) =>
+  path.startsWith(ADMIN_PREFIX) && (path.length === ADMIN_PREFIX.length || path[ADMIN_PREFIX.length] === "/");
 
 export default {
   async fetch(request: Request, env: GateEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname.startsWith(ADMIN_PREFIX)) return app.fetch(request, env, ctx);
+    if (isAdminPath(url.pathname)) return app.fetch(request, env, ctx);
     try {
       return await gate(request, env, ctx, url);
     } catch (err) {

@@ -9,7 +9,7 @@ import type { AccessConfig } from "../config";
 
 export type AccessVerdict =
   | { ok: true; actor: string }
-  | { ok: false; status: 401 | 503; code: string; message: string };
+  | { ok: false; status: 401 | 503; code: "invalid_access_jwt" | "access_keys_unavailable"; message: string };
 
 /**
  * The team's key set, one per certs URL. jose keeps the fetched keys for 10 minutes and

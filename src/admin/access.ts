@@ -7,9 +7,10 @@
  *   (bearer or dashboard sign-in) is still required after it.
  */
 import type { MiddlewareHandler } from "hono";
-import { type AccessConfig, ConfigError, type GateEnv, readAccessConfig } from "../config";
+import type { AppEnv } from "../app";
+import { type AccessConfig, ConfigError, readAccessConfig } from "../config";
+import { errorResponse } from "../errors";
 import { log } from "../log";
-import { adminError } from "./http";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -20,7 +21,7 @@ declare module "hono" {
 
 let warnedDisabled = false;
 
-export const adminSurface: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, next) => {
+export const adminSurface: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.env.ADMIN_TOKEN) {
     if (!warnedDisabled) {
       warnedDisabled = true;
@@ -28,7 +29,7 @@ export const adminSurface: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
         fix: "the admin API and dashboard answer 404 until the ADMIN_TOKEN secret is set (wrangler secret put ADMIN_TOKEN)",
       });
     }
-    return adminError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+    return errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
   }
   let access: AccessConfig | null;
   try {
@@ -37,13 +38,12 @@ export const adminSurface: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
     if (!(err instanceof ConfigError)) throw err;
     // Fail closed: half-configured Access must not mean no Access.
     log("error", "access_misconfigured", { error: err.message });
-    return adminError(503, "access_misconfigured", err.message);
+    return errorResponse("access_misconfigured", err.message);
   }
   if (access !== null) {
     const assertion = c.req.header("cf-access-jwt-assertion");
     if (!assertion) {
-      return adminError(
-        401,
+      return errorResponse(
         "missing_access_jwt",
         `the admin surface is behind Cloudflare Access (${access.teamDomain}) and this request carries no Cf-Access-Jwt-Assertion; reach it through the Access application, not around it`,
       );
@@ -56,7 +56,7 @@ export const adminSurface: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
         reason: verdict.message,
         path: new URL(c.req.url).pathname,
       });
-      return adminError(verdict.status, verdict.code, verdict.message);
+      return errorResponse(verdict.code, verdict.message);
     }
     c.set("accessActor", verdict.actor);
   }

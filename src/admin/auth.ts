@@ -4,10 +4,11 @@
  * neither the content nor the length of the secret leaks through timing.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app";
 import type { GateEnv } from "../config";
+import { errorResponse } from "../errors";
 import { bearerToken, fingerprint } from "../fingerprint";
 import { log } from "../log";
-import { adminError } from "./http";
 
 /** Query parameters that look like credentials; URLs end up in logs, so they are refused. */
 const QUERY_CREDENTIALS = ["token", "access_token", "admin_token", "auth", "authorization", "bearer", "key"];
@@ -41,14 +42,13 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
  * answers 404 while `ADMIN_TOKEN` is unset and checks Cloudflare Access): 400 for a token in
  * the query string, 401 for a missing or wrong bearer token.
  */
-export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, next) => {
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   // adminSurface answered 404 without a token; "" can match no bearer token (fail closed).
   const expected = c.env.ADMIN_TOKEN ?? "";
   const query = new URL(c.req.url).searchParams;
   const leaked = QUERY_CREDENTIALS.find((name) => query.has(name));
   if (leaked !== undefined) {
-    return adminError(
-      400,
+    return errorResponse(
       "token_in_query",
       `credentials in the query string (${leaked}=) are refused because URLs are logged; send Authorization: Bearer <ADMIN_TOKEN> instead`,
       { param: leaked },
@@ -57,8 +57,7 @@ export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
   const challenge = { "www-authenticate": 'Bearer realm="region-gate admin"' };
   const token = bearerToken(c.req.header("authorization") ?? null);
   if (token === null) {
-    return adminError(
-      401,
+    return errorResponse(
       "missing_token",
       "admin API needs Authorization: Bearer <ADMIN_TOKEN> (the secret set with wrangler secret put ADMIN_TOKEN)",
       { headers: challenge },
@@ -66,8 +65,7 @@ export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
   }
   if (!(await tokensEqual(token, expected))) {
     log("warn", "admin_auth_failed", { path: new URL(c.req.url).pathname });
-    return adminError(
-      401,
+    return errorResponse(
       "invalid_token",
       "the bearer token is not the gate's ADMIN_TOKEN; check the secret",
       {
@@ -85,7 +83,7 @@ export const requireAdmin: MiddlewareHandler<{ Bindings: GateEnv }> = async (c, 
  * `token` defaults to the request's bearer token (the dashboard passes the admin token).
  */
 export async function adminActor(
-  c: Pick<Context<{ Bindings: GateEnv }>, "env" | "var" | "req">,
+  c: Pick<Context<AppEnv>, "env" | "var" | "req">,
   token = bearerToken(c.req.header("authorization") ?? null),
 ): Promise<string> {
   return c.var.accessActor ?? actorOf(c.env, token);

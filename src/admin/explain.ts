@@ -2,13 +2,13 @@
  * `GET /explain`: the decision the gate makes for a described case, with the active
  * policy of this isolate (the same one its requests are judged by).
  */
-import { Hono } from "hono";
-import { type GateEnv, readConfig } from "../config";
+import { newApp } from "../app";
+import { readConfig } from "../config";
+import { errorResponse } from "../errors";
 import { explainCase, parseExplainQuery } from "../explain";
 import { getPolicy } from "../policy/store";
-import { adminError } from "./http";
 
-export const explainRoutes = new Hono<{ Bindings: GateEnv }>();
+export const explainRoutes = newApp();
 
 explainRoutes.get("/explain", async (c) => {
   const q = c.req.query();
@@ -18,8 +18,7 @@ explainRoutes.get("/explain", async (c) => {
   );
   if (!parsed.ok) {
     const first = parsed.problems[0]!;
-    return adminError(
-      400,
+    return errorResponse(
       "invalid_explain_query",
       parsed.problems.map((p) => `${p.param}: ${p.message}`).join("; "),
       {
@@ -30,8 +29,7 @@ explainRoutes.get("/explain", async (c) => {
   }
   const policy = await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
   if (policy === null) {
-    return adminError(
-      503,
+    return errorResponse(
       "region_policy_unavailable",
       "no valid policy is loaded; push one with `region-gate policy push FILE` (GET /__region-gate/healthz shows the last load error)",
     );

@@ -1,8 +1,8 @@
 /**
- * The admin API's one error envelope and its request-body reader. Every admin error is
- * `{"error":{"message","type","param","code"}}` (the gate's own error shape); a 422 adds
- * `errors: [{path, message}]` as SPEC section 7 says.
+ * The admin surface's request-body readers: bounded before a byte is buffered, strict JSON.
+ * Their errors are the shared envelope of ../errors.ts.
  */
+import { errorResponse } from "../errors";
 import { parseJsonStrict } from "../policy/json";
 import type { PolicyProblem } from "../policy/schema";
 
@@ -15,32 +15,8 @@ import type { PolicyProblem } from "../policy/schema";
 export const FORM_BODY_BYTES = 8 * 1024;
 export const POLICY_BODY_BYTES = 4 * 1024 * 1024;
 
-const TYPES: Record<number, string> = {
-  401: "authentication_error",
-  500: "server_error",
-  503: "server_error",
-};
-
-/** A JSON error response in the admin envelope. */
-export function adminError(
-  status: number,
-  code: string,
-  message: string,
-  extra: { param?: string | null; errors?: unknown; headers?: HeadersInit } = {},
-): Response {
-  const body: Record<string, unknown> = {
-    error: { message, type: TYPES[status] ?? "invalid_request_error", param: extra.param ?? null, code },
-  };
-  if (extra.errors !== undefined) body.errors = extra.errors;
-  const headers = new Headers(extra.headers);
-  headers.set("content-type", "application/json");
-  headers.set("cache-control", "no-store");
-  return new Response(JSON.stringify(body), { status, headers });
-}
-
 const tooLarge = (limit: number) =>
-  adminError(
-    413,
+  errorResponse(
     "body_too_large",
     `request body is over ${limit} bytes, this route's limit (${POLICY_BODY_BYTES} for a policy document, ${FORM_BODY_BYTES} for a form or any other admin body); nothing was read or stored`,
   );
@@ -98,7 +74,7 @@ export async function readFormBody(
     return { form: Object.fromEntries(data) };
   } catch {
     return {
-      error: adminError(400, "invalid_form", "the form body is malformed; reload the page and submit again"),
+      error: errorResponse("invalid_form", "the form body is malformed; reload the page and submit again"),
     };
   }
 }
@@ -117,10 +93,10 @@ export async function readTextBody(
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body.bytes);
   } catch {
-    return { error: adminError(400, "invalid_json", "request body is not UTF-8 text; send a JSON document") };
+    return { error: errorResponse("invalid_json", "request body is not UTF-8 text; send a JSON document") };
   }
   if (text.trim() === "") {
-    return { error: adminError(400, "invalid_json", "request body is empty; send a JSON document") };
+    return { error: errorResponse("invalid_json", "request body is empty; send a JSON document") };
   }
   return { text };
 }
@@ -133,15 +109,13 @@ export async function readTextBody(
 export function invalidJson(errors: PolicyProblem[]): Response {
   const [first] = errors;
   if (errors.length === 1 && first?.path === "$" && first.message.startsWith("not valid JSON")) {
-    return adminError(
-      400,
+    return errorResponse(
       "invalid_json",
       `request body is ${first.message}; send the policy document as JSON with content-type: application/json`,
       { errors },
     );
   }
-  return adminError(
-    400,
+  return errorResponse(
     "invalid_json",
     `request body has ${errors.length} problem(s) JSON.parse would hide (${first?.path}: ${first?.message}); nothing was stored`,
     { errors },

@@ -5,28 +5,18 @@
  * problem's detail among them, sits behind `adminSurface` (404 while ADMIN_TOKEN is unset,
  * Cloudflare Access when configured) and `requireAdmin` (the bearer token).
  */
-import { Hono } from "hono";
-import { type GateEnv, readConfig } from "../config";
+import { newApp } from "../app";
+import { readConfig } from "../config";
+import { errorResponse } from "../errors";
 import { noticeRoutes } from "../ledger/notices-route";
 import { exposureRoutes } from "../ledger/routes";
-import { log } from "../log";
 import { getPolicy, policyHealth } from "../policy/store";
 import { adminSurface } from "./access";
 import { requireAdmin } from "./auth";
 import { explainRoutes } from "./explain";
-import { adminError } from "./http";
 import { policyRoutes } from "./policy";
 
-export const admin = new Hono<{ Bindings: GateEnv }>();
-
-admin.onError((err) => {
-  log("error", "admin_error", { error: err.message });
-  return adminError(
-    503,
-    "admin_unavailable",
-    `the admin API could not complete the request (${err.message}); retry, and check the POLICY and EXPOSURE bindings if it persists`,
-  );
-});
+export const admin = newApp();
 
 admin.get("/healthz", async (c) => {
   // Load (or reuse) the policy so an isolate that has served no request yet reports truly.
@@ -54,8 +44,7 @@ admin.route("/", explainRoutes);
 admin.route("/", exposureRoutes);
 admin.route("/", noticeRoutes);
 admin.all("*", (c) =>
-  adminError(
-    404,
+  errorResponse(
     "not_found",
     `no admin route for ${c.req.method} ${new URL(c.req.url).pathname}; see docs/operations.md for the routes`,
   ),

@@ -3,8 +3,10 @@
  * through `policy/service.ts` (the dashboard's rollback too), which applies the rules of
  * `policy/write.ts` (the CLI uses the same ones) and resets this isolate's cached policy.
  */
-import { type Context, Hono } from "hono";
-import type { GateEnv } from "../config";
+import type { Context } from "hono";
+import type { AppEnv } from "../app";
+import { newApp } from "../app";
+import { errorResponse } from "../errors";
 import { parseInstant } from "../explain";
 import { canonicalPolicy, etagOf, sha256Hex } from "../policy/etag";
 import { activeAt, readHistory } from "../policy/history";
@@ -15,11 +17,11 @@ import { type ParsedPolicy, parsePolicy } from "../policy/parse";
 import { pushStored, rollbackStored, storedDocument } from "../policy/service";
 import type { Precondition, WriteResult } from "../policy/write";
 import { adminActor } from "./auth";
-import { adminError, invalidJson, POLICY_BODY_BYTES, readJsonBody, readTextBody } from "./http";
+import { invalidJson, POLICY_BODY_BYTES, readJsonBody, readTextBody } from "./http";
 
-type AdminContext = Context<{ Bindings: GateEnv }>;
+type AdminContext = Context<AppEnv>;
 
-export const policyRoutes = new Hono<{ Bindings: GateEnv }>();
+export const policyRoutes = newApp();
 
 function precondition(c: AdminContext): Precondition {
   const ifMatch = c.req.header("if-match");
@@ -28,17 +30,12 @@ function precondition(c: AdminContext): Precondition {
 }
 
 function invalid(errors: Array<{ path: string; message: string }>, message: string): Response {
-  return adminError(422, "policy_invalid", message, { errors });
+  return errorResponse("policy_invalid", message, { errors });
 }
 
 function written(c: AdminContext, result: WriteResult): Response {
   if (!result.ok) {
-    return adminError(
-      result.status,
-      result.code,
-      result.message,
-      result.errors ? { errors: result.errors } : {},
-    );
+    return errorResponse(result.code, result.message, result.errors ? { errors: result.errors } : {});
   }
   return c.json(result, 200, { etag: result.etag, "cache-control": "no-store" });
 }
@@ -48,8 +45,7 @@ policyRoutes.get("/policy", async (c) => {
   if (version !== undefined) return storedVersion(c, version);
   const { value, metadata } = await c.env.POLICY.getWithMetadata(POLICY_KEY, "text");
   if (value === null) {
-    return adminError(
-      404,
+    return errorResponse(
       "policy_absent",
       "no policy is stored yet; PUT one here or run `region-gate policy push FILE`",
     );
@@ -69,8 +65,7 @@ policyRoutes.get("/policy", async (c) => {
 async function storedVersion(c: AdminContext, version: string): Promise<Response> {
   const value = await storedDocument(c.env.POLICY, version);
   if (value === null) {
-    return adminError(
-      404,
+    return errorResponse(
       "version_not_found",
       `no stored policy has version ${JSON.stringify(version)}; GET /__region-gate/policy/history lists them`,
       { param: "version" },
@@ -118,8 +113,7 @@ policyRoutes.get("/policy/history", async (c) => {
   if (atParam !== undefined) {
     at = parseInstant(atParam);
     if (at === null) {
-      return adminError(
-        400,
+      return errorResponse(
         "invalid_time",
         `at=${JSON.stringify(atParam)} is not a time; use RFC 3339 with an offset (2024-07-09T10:00:00Z) or a day (2024-07-09)`,
         { param: "at" },
@@ -137,7 +131,7 @@ policyRoutes.post("/policy/rollback", async (c) => {
   if ("error" in body) return body.error;
   const version = (body.value as { version?: unknown } | null)?.version;
   if (typeof version !== "string" || version === "") {
-    return adminError(400, "invalid_rollback", 'send {"version": "<a version from GET /policy/history>"}', {
+    return errorResponse("invalid_rollback", 'send {"version": "<a version from GET /policy/history>"}', {
       param: "version",
     });
   }

@@ -5,11 +5,12 @@
  * is a POST carrying the session's CSRF token; the rollback runs `rollbackStored`
  * (policy/service.ts), the same one as `POST /policy/rollback`, under the same write lock.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { adminSurface } from "../admin/access";
 import { adminActor, tokensEqual } from "../admin/auth";
 import { readFormBody } from "../admin/http";
+import { type AppEnv, newApp } from "../app";
 import { type GateEnv, readConfig } from "../config";
 import { log } from "../log";
 import { diffPolicies } from "../policy/diff";
@@ -41,12 +42,15 @@ import {
 } from "./session";
 import { exposureView, historyEvents, mapView, overviewData, timelineRows } from "./views";
 
-type DashEnv = {
-  Bindings: GateEnv;
-  Variables: { token: string; session: Session; csrf: string; form: Record<string, unknown> };
-};
+/** What the dashboard's middleware hands its pages. */
+interface DashVariables {
+  token: string;
+  session: Session;
+  csrf: string;
+  form: Record<string, unknown>;
+}
 
-export const dashboard = new Hono<DashEnv>();
+export const dashboard = newApp<DashVariables>();
 
 /** Only dashboard paths may be the target of the post-sign-in redirect (no open redirect). */
 const safeNext = (next: unknown) =>
@@ -198,7 +202,7 @@ function changes(before: string | null | undefined, after: string): string[] {
 }
 
 /** The 404 page for a version that history does not hold. */
-function unknownVersion(c: Context<DashEnv>, version: string): Response | Promise<Response> {
+function unknownVersion(c: Context<AppEnv<DashVariables>>, version: string): Response | Promise<Response> {
   return c.html(
     <Problem
       title="Unknown version"

@@ -5,9 +5,9 @@
  * passed through.
  */
 import type { Verdict } from "../decision";
+import { errorResponse } from "../errors";
 import type { Facts } from "../facts";
 import { log } from "../log";
-import { serverError } from "./responses";
 
 /**
  * Client headers that never reach the origin as sent, lower case: RFC 9110 section 7.6.1
@@ -176,14 +176,13 @@ export async function forward(
     return await fetch(originRequest(request, target, url, verdict, facts, options, controller.signal));
   } catch (e) {
     if (timedOut) {
-      return serverError(
-        504,
+      return errorResponse(
         "origin_timeout",
         `Origin sent no response headers within ${options.timeoutMs} ms`,
       );
     }
     log("error", "origin_unreachable", { error: (e as Error).message });
-    return serverError(502, "origin_unreachable", "Origin unreachable");
+    return errorResponse("origin_unreachable");
   } finally {
     clearTimeout(timer);
   }

@@ -3,28 +3,17 @@
  * notice headers added to the origin's response.
  */
 import type { Verdict } from "../decision";
-import { type CompiledPolicy, errorBody } from "../policy/compile";
+import { errorResponse } from "../errors";
+import type { CompiledPolicy } from "../policy/compile";
 
 const JSON_HEADERS = { "content-type": "application/json" } as const;
-
-/** A 5xx answer in the OpenAI error shape (`server_error`). */
-export function serverError(status: number, code: string, message: string, extra?: HeadersInit): Response {
-  const headers = new Headers(extra);
-  headers.set("content-type", "application/json");
-  return new Response(errorBody(message, "server_error", code), { status, headers });
-}
 
 /**
  * The 400 of SPEC section 3 for a path that climbs above the root under some reading. The
  * path is not echoed: it is the client's own, and can be 64 KiB.
  */
-export function invalidRequestPath(
-  message = "Request path climbs above the root (a `..` segment, possibly percent-encoded or written `..;`); send the path without dot segments",
-): Response {
-  return new Response(errorBody(message, "invalid_request_error", "invalid_request_path"), {
-    status: 400,
-    headers: JSON_HEADERS,
-  });
+export function invalidRequestPath(message?: string): Response {
+  return errorResponse("invalid_request_path", message);
 }
 
 /** The same 400 for a path or query with a `%` not followed by two hex digits (not a URI, RFC 3986 section 2.1). */
@@ -35,9 +24,7 @@ export function malformedRequestPath(): Response {
 }
 
 export function policyUnavailable(): Response {
-  return serverError(503, "region_policy_unavailable", "Region policy unavailable; try again later", {
-    "retry-after": "5",
-  });
+  return errorResponse("region_policy_unavailable", undefined, { headers: { "retry-after": "5" } });
 }
 
 /** The 403 of SPEC section 4; the body is serialised once per policy. */

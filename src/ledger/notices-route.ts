@@ -3,9 +3,9 @@
  * `/exposure` (`limit` notices per page, `cursor` from `next`), never splitting a notice.
  * Mounted by the admin app behind its token check.
  */
-import { Hono } from "hono";
-import { adminError } from "../admin/http";
-import { type GateEnv, readConfig } from "../config";
+import { newApp } from "../app";
+import { readConfig } from "../config";
+import { errorResponse } from "../errors";
 import { log } from "../log";
 import { getPolicy } from "../policy/store";
 import { DEFAULT_PROVIDER, type NoticeContext, noticesCsv, noticesMarkdown } from "./notice-render";
@@ -13,7 +13,7 @@ import { buildNotices, IDENTITY_NOTE } from "./notices";
 import { decodeCursor, NOTICES_DEFAULT_LIMIT, NOTICES_MAX_LIMIT, readCustomerPage } from "./notices-read";
 import { parseExposureQuery } from "./report";
 
-export const noticeRoutes = new Hono<{ Bindings: GateEnv }>();
+export const noticeRoutes = newApp();
 
 const FORMATS = ["json", "csv", "md"] as const;
 const CONTENT_TYPES = {
@@ -26,8 +26,7 @@ noticeRoutes.get("/exposure/notices", async (c) => {
   const params = new URLSearchParams(url.searchParams);
   const format = params.get("format") || "json";
   if (!(FORMATS as readonly string[]).includes(format)) {
-    return adminError(
-      400,
+    return errorResponse(
       "invalid_exposure_query",
       `format=${JSON.stringify(format)} is not supported; use json, csv or md`,
       {
@@ -37,13 +36,12 @@ noticeRoutes.get("/exposure/notices", async (c) => {
   }
   for (const own of ["format", "limit", "cursor", "provider"]) params.delete(own);
   const query = parseExposureQuery(params);
-  if ("error" in query) return adminError(400, "invalid_exposure_query", query.error, { param: query.param });
+  if ("error" in query) return errorResponse("invalid_exposure_query", query.error, { param: query.param });
 
   const limitText = url.searchParams.get("limit");
   const limit = limitText === null || limitText === "" ? NOTICES_DEFAULT_LIMIT : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > NOTICES_MAX_LIMIT) {
-    return adminError(
-      400,
+    return errorResponse(
       "invalid_exposure_query",
       `limit=${JSON.stringify(limitText)} must be a whole number from 1 to ${NOTICES_MAX_LIMIT} (notices per page)`,
       { param: "limit" },
@@ -52,8 +50,7 @@ noticeRoutes.get("/exposure/notices", async (c) => {
   const cursorText = url.searchParams.get("cursor");
   const after = cursorText ? decodeCursor(cursorText) : null;
   if (cursorText && after === null) {
-    return adminError(
-      400,
+    return errorResponse(
       "invalid_cursor",
       "cursor is not one this route gave out; pass the `next` value of the previous page unchanged, or drop it to start over",
       { param: "cursor" },
@@ -61,20 +58,14 @@ noticeRoutes.get("/exposure/notices", async (c) => {
   }
   const provider = (url.searchParams.get("provider") ?? "").trim() || DEFAULT_PROVIDER;
   if (provider.length > 100 || /[^ -~]/.test(provider)) {
-    return adminError(
-      400,
-      "invalid_exposure_query",
-      "provider must be at most 100 visible ASCII characters",
-      {
-        param: "provider",
-      },
-    );
+    return errorResponse("invalid_exposure_query", "provider must be at most 100 visible ASCII characters", {
+      param: "provider",
+    });
   }
 
   const policy = await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
   if (policy === null) {
-    return adminError(
-      503,
+    return errorResponse(
       "region_policy_unavailable",
       "no active policy could be read, and a notice says what the policy does next; push one (region-gate policy push) or retry",
     );
@@ -85,8 +76,7 @@ noticeRoutes.get("/exposure/notices", async (c) => {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log("error", "exposure_read_failed", { error: message, route: "notices" });
-    return adminError(
-      503,
+    return errorResponse(
       "exposure_unavailable",
       `the exposure ledger could not be read (${message}); retry, and check the EXPOSURE binding if it persists`,
     );

@@ -3,20 +3,19 @@
  * Reads fan out to the ledger shards (./client.ts); a shard that cannot answer fails the
  * whole read (503), because a partial list would silently leave customers out of the mailing.
  */
-import { Hono } from "hono";
-import { adminError } from "../admin/http";
-import type { GateEnv } from "../config";
+import { newApp } from "../app";
+import { errorResponse } from "../errors";
 import { log } from "../log";
 import { readExposure, readRegionSummary, readShardStats } from "./client";
 import { IDENTITY_NOTE, parseExposureQuery, rowsCsv, summaryCsv } from "./report";
 
-export const exposureRoutes = new Hono<{ Bindings: GateEnv }>();
+export const exposureRoutes = newApp();
 
 exposureRoutes.get("/exposure", async (c) => {
   const url = new URL(c.req.url);
   const query = parseExposureQuery(url.searchParams);
   if ("error" in query) {
-    return adminError(400, "invalid_exposure_query", query.error, { param: query.param });
+    return errorResponse("invalid_exposure_query", query.error, { param: query.param });
   }
   const { filter } = query;
   try {
@@ -39,8 +38,7 @@ exposureRoutes.get("/exposure", async (c) => {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log("error", "exposure_read_failed", { error: message });
-    return adminError(
-      503,
+    return errorResponse(
       "exposure_unavailable",
       `the exposure ledger could not be read (${message}); retry, and check the EXPOSURE binding if it persists`,
     );

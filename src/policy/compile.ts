@@ -2,11 +2,10 @@
  * Turns a validated policy into lookup structures once per KV read, so that each
  * request costs a few Set/Map lookups and number comparisons.
  */
+import { ERRORS, errorBody } from "../errors";
 import { type Cidr, parseCidr } from "./cidr";
 import { buildCidrIndex, type CidrIndex } from "./cidr-index";
 import type { PolicyDocument } from "./schema";
-
-export const DEFAULT_ERROR_MESSAGE = "Country, region, or territory not supported";
 
 export interface CompiledWindow {
   /** Epoch ms, or null for "no warn phase". */
@@ -67,11 +66,6 @@ function compileWindow(
   return windowOf(instant(w.warnFrom), instant(w.blockFrom), source);
 }
 
-/** Builds the 403/503/502/504 body shape of SPEC section 4. */
-export function errorBody(message: string, type: string, code: string): string {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
-
 /**
  * Compiles a validated policy. Scope prefixes are lower-cased because the gate judges
  * a normalised, lower-cased path (see `normalizePath`).
@@ -85,7 +79,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     ? compileWindow(doc.enforcement.default, "enforcement.default")
     : // No enforcement section (or no default): unsupported regions are blocked now.
       windowOf(null, Number.NEGATIVE_INFINITY, "enforcement (absent: block now)");
-  const errorMessage = doc.error?.message ?? DEFAULT_ERROR_MESSAGE;
+  const errorMessage = doc.error?.message ?? ERRORS.unsupported_country_region_territory.message;
   return {
     doc,
     version: doc.version,
@@ -116,6 +110,6 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     identityHeaders: doc.identity?.headers ?? [],
     errorMessage,
     docsUrl: doc.error?.docsUrl ?? null,
-    blockBody: errorBody(errorMessage, "request_forbidden", "unsupported_country_region_territory"),
+    blockBody: errorBody("unsupported_country_region_territory", errorMessage),
   };
 }

@@ -32,7 +32,7 @@ export type WriteResult =
   | {
       ok: false;
       status: 404 | 409 | 412 | 422;
-      code: string;
+      code: "version_not_found" | "version_conflict" | "policy_changed" | "policy_invalid";
       message: string;
       errors?: Array<{ path: string; message: string }>;
     };
@@ -102,7 +102,7 @@ async function activate(
   const conflict = {
     ok: false as const,
     status: 409 as const,
-    code: "version_conflict",
+    code: "version_conflict" as const,
     message: `version ${JSON.stringify(version)} is already stored with a different document; give the changed document a new "version"`,
   };
   if (stored && storedMeta?.sha256 !== (await sha256Hex(proposed))) {

@@ -13,9 +13,10 @@
  * With the caller's own bearer key, the answer also holds that key's ledger record over
  * the last 30 days (`own-ledger.ts`): only rows of that key's fingerprint, never the key.
  */
-import { Hono } from "hono";
+import { newApp } from "../app";
 import { type GateEnv, readConfig } from "../config";
 import { type Decision, decide } from "../decision";
+import { errorResponse } from "../errors";
 import { factsOf, judge } from "../facts";
 import { bearerToken, fingerprint } from "../fingerprint";
 import type { CompiledPolicy } from "../policy/compile";
@@ -217,20 +218,18 @@ function OwnLedgerCard({ view }: { view: OwnLedgerView | OwnLedgerError }) {
 }
 
 /** Sub-app mounted at `/__region-gate/check`; needs no token, never proxies. */
-export const selfCheck = new Hono<{ Bindings: GateEnv }>();
+export const selfCheck = newApp();
 
 selfCheck.get("/", async (c) => {
-  if (c.env.SELF_CHECK === "false") return c.json({ error: "not found" }, 404);
+  if (c.env.SELF_CHECK === "false") {
+    return errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  }
   const json = wantsJson(c.req.raw, c.req.query("format"));
   const policy = await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
   if (policy === null) {
     const message = "No region policy is loaded right now; try again in a minute.";
     if (json) {
-      return c.json(
-        { error: { message, type: "server_error", param: null, code: "region_policy_unavailable" } },
-        503,
-        { "cache-control": "no-store" },
-      );
+      return errorResponse("region_policy_unavailable", message);
     }
     return c.html(
       <Page title="Self-check unavailable">
