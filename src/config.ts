@@ -1,74 +1,139 @@
 /**
- * Bindings and vars (SPEC section 1), read and checked once per isolate so a
- * misconfigured deploy fails loudly instead of silently gating wrong.
+ * Every var and secret of the deployment (SPEC section 1, wrangler.toml), as one valibot
+ * schema, parsed once per isolate so a misconfigured deploy fails loudly, and the same way
+ * for every reader (the gate, the admin surface, the ledger's recorder and Durable Object):
+ * a ConfigError saying which var is wrong and how to fix it, answered as the gate's 500.
+ *
+ * The Cloudflare Access pair is checked apart (`readAccessConfig`), by the admin surface
+ * only: a typo there must lock the admin surface (503), not take the gate down.
  */
-export type GateEnv = Env & {
-  ORIGIN_URL?: string;
-  ADMIN_TOKEN?: string;
-  ORIGIN_AUTH_SECRET?: string;
-  IDENTITY_SALT?: string;
-  /** `false` turns off the public self-check page. */
-  SELF_CHECK?: string;
-  /** `off` stops exposure counting (the gate itself is unaffected). */
-  EXPOSURE_LEDGER?: string;
-  /** Cloudflare Access team domain, e.g. `example.cloudflareaccess.com` (SPEC section 9). */
-  ACCESS_TEAM_DOMAIN?: string;
-  /** The Access application's audience (AUD) tag. */
-  ACCESS_AUD?: string;
-};
-
-export interface GateConfig {
-  originUrl: URL | null;
-  policyCacheMs: number;
-  failOpen: boolean;
-  originTimeoutMs: number;
-}
+import * as v from "valibot";
 
 export class ConfigError extends Error {}
 
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0)
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} must be a non-negative number`);
-  return n;
+/** A number var: unset or empty is `fallback`; otherwise a finite number at least `min` (exclusive when `positive`). */
+function numberVar(fallback: number, positive: boolean, unit: string) {
+  const wanted = `must be a ${positive ? "positive" : "non-negative"} number of ${unit}, e.g. ${JSON.stringify(String(fallback))}`;
+  return v.pipe(
+    v.optional(v.string(), ""),
+    v.check((raw) => {
+      if (raw === "") return true;
+      const n = Number(raw);
+      return Number.isFinite(n) && (positive ? n > 0 : n >= 0);
+    }, wanted),
+    v.transform((raw) => (raw === "" ? fallback : Number(raw))),
+  );
 }
 
-let cached: { env: GateEnv; key: string; config: GateConfig } | undefined;
+/** A var that takes one of a few words; unset or empty is the first. */
+function wordVar<const Words extends readonly [string, ...string[]]>(words: Words) {
+  return v.pipe(
+    v.optional(v.string(), ""),
+    v.check(
+      (raw) => raw === "" || words.includes(raw),
+      `must be ${words.map((w) => JSON.stringify(w)).join(" or ")} (unset means ${JSON.stringify(words[0])})`,
+    ),
+    v.transform((raw) => (raw === "" ? words[0] : raw) as Words[number]),
+  );
+}
+
+const originUrl = v.pipe(
+  v.optional(v.string(), ""),
+  v.check(
+    (raw) => raw === "" || URL.canParse(raw),
+    "is not an absolute URL (e.g. https://api.internal.example); unset it for route mode",
+  ),
+  v.transform((raw) => (raw === "" ? null : new URL(raw))),
+);
+
+/** A secret (`wrangler secret put NAME`): optional, unset and empty alike mean "not set". */
+const secret = v.optional(v.string());
+
+const VARS = v.object({
+  ORIGIN_URL: originUrl,
+  POLICY_CACHE_SECONDS: numberVar(30, false, "seconds"),
+  FAIL_MODE: wordVar(["closed", "open"]),
+  ORIGIN_TIMEOUT_MS: numberVar(30_000, false, "milliseconds"),
+  /** `false` turns off the public self-check page. */
+  SELF_CHECK: wordVar(["true", "false"]),
+  /** `off` stops exposure counting (the gate itself is unaffected; stored rows stay readable). */
+  EXPOSURE_LEDGER: wordVar(["on", "off"]),
+  EXPOSURE_RETENTION_DAYS: numberVar(400, true, "days"),
+  EXPOSURE_FLUSH_SECONDS: numberVar(5, true, "seconds"),
+  EXPOSURE_MAX_CUSTOMERS: numberVar(10_000, true, "customers per UTC day and region"),
+  EXPOSURE_SHARD_CALLS_PER_SECOND: numberVar(100, true, "flushes per second"),
+  ADMIN_TOKEN: secret,
+  ORIGIN_AUTH_SECRET: secret,
+  IDENTITY_SALT: secret,
+  /** Cloudflare Access team domain, e.g. `example.cloudflareaccess.com` (SPEC section 9). */
+  ACCESS_TEAM_DOMAIN: v.optional(v.string()),
+  /** The Access application's audience (AUD) tag. */
+  ACCESS_AUD: v.optional(v.string()),
+});
+
+const CONFIG = v.pipe(
+  VARS,
+  v.transform((vars) => ({
+    originUrl: vars.ORIGIN_URL,
+    policyCacheMs: vars.POLICY_CACHE_SECONDS * 1000,
+    failOpen: vars.FAIL_MODE === "open",
+    originTimeoutMs: vars.ORIGIN_TIMEOUT_MS,
+    selfCheck: vars.SELF_CHECK === "true",
+    ledger: {
+      enabled: vars.EXPOSURE_LEDGER === "on",
+      retentionDays: Math.floor(vars.EXPOSURE_RETENTION_DAYS),
+      flushMs: vars.EXPOSURE_FLUSH_SECONDS * 1000,
+      maxCustomers: Math.floor(vars.EXPOSURE_MAX_CUSTOMERS),
+      shardCallsPerSecond: vars.EXPOSURE_SHARD_CALLS_PER_SECOND,
+    },
+  })),
+);
+
+type Vars = v.InferInput<typeof VARS>;
 
 /**
- * Parses the vars of `env`, memoised: by object identity first, then by the raw values,
- * so a runtime that hands each request a fresh env object still parses only once.
+ * The worker's env: what wrangler generates from wrangler.toml (`npm run cf-typegen`: the
+ * bindings and the vars it sets), plus the schema's view of every var and secret, so those
+ * wrangler cannot see (ORIGIN_URL, ADMIN_TOKEN, ...) are there, optional.
+ */
+export type GateEnv = Env & Vars;
+
+/** The parsed vars. */
+export type GateConfig = v.InferOutput<typeof CONFIG>;
+
+const NAMES = Object.keys(VARS.entries) as (keyof Vars)[];
+
+/** `NAME="value" must be …` for each wrong var, with where to fix it. */
+function configError(issues: readonly v.BaseIssue<unknown>[]): ConfigError {
+  const lines = issues.map((issue) => {
+    const name = String(issue.path?.[0]?.key ?? "?");
+    const wanted =
+      issue.kind === "schema" ? "must be a string (quote it in wrangler.toml [vars])" : issue.message;
+    return `${name}=${JSON.stringify(issue.input)} ${wanted}`;
+  });
+  return new ConfigError(`${lines.join("; ")} (wrangler.toml [vars], or wrangler secret put for a secret)`);
+}
+
+let cached: { env: GateEnv; raw: unknown[]; config: GateConfig } | undefined;
+
+/**
+ * The parsed vars of `env`, memoised: by object identity first, then by the raw values, so
+ * a runtime that hands each request a fresh env object still parses only once. Throws a
+ * ConfigError naming every wrong var.
  */
 export function readConfig(env: GateEnv): GateConfig {
   if (cached?.env === env) return cached.config;
-  const key = `${env.ORIGIN_URL}|${env.POLICY_CACHE_SECONDS}|${env.FAIL_MODE}|${env.ORIGIN_TIMEOUT_MS}`;
-  if (cached?.key === key) {
+  if (cached && NAMES.every((name, i) => env[name] === cached?.raw[i])) {
     cached.env = env;
     return cached.config;
   }
-  let originUrl: URL | null = null;
-  if (env.ORIGIN_URL) {
-    try {
-      originUrl = new URL(env.ORIGIN_URL);
-    } catch {
-      throw new ConfigError(
-        `ORIGIN_URL=${JSON.stringify(env.ORIGIN_URL)} is not an absolute URL (e.g. https://api.internal.example)`,
-      );
-    }
-  }
-  const failMode = env.FAIL_MODE || "closed";
-  if (failMode !== "closed" && failMode !== "open") {
-    throw new ConfigError(`FAIL_MODE=${JSON.stringify(env.FAIL_MODE)} must be "closed" or "open"`);
-  }
-  const config: GateConfig = {
-    originUrl,
-    policyCacheMs: positiveInt("POLICY_CACHE_SECONDS", env.POLICY_CACHE_SECONDS, 30) * 1000,
-    failOpen: failMode === "open",
-    originTimeoutMs: positiveInt("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, 30000),
-  };
-  cached = { env, key, config };
-  return config;
+  const raw = NAMES.map((name) => env[name]);
+  const parsed = v.safeParse(CONFIG, Object.fromEntries(NAMES.map((name, i) => [name, raw[i]])), {
+    abortEarly: false,
+  });
+  if (!parsed.success) throw configError(parsed.issues);
+  cached = { env, raw, config: parsed.output };
+  return parsed.output;
 }
 
 /** Cloudflare Access in front of the admin surface (SPEC section 9), when both vars are set. */
@@ -82,7 +147,50 @@ export interface AccessConfig {
 }
 
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
-let accessCached: { key: string; config: AccessConfig | null } | undefined;
+
+/** The team domain as the Zero Trust dashboard shows it, with or without a scheme. */
+const teamDomain = v.pipe(
+  v.string(),
+  v.transform((raw) =>
+    raw
+      .replace(/^https:\/\//i, "")
+      .replace(/\/$/, "")
+      .toLowerCase(),
+  ),
+  v.regex(HOSTNAME, "is not a host name; use the team domain alone, e.g. example.cloudflareaccess.com"),
+);
+
+const ACCESS = v.pipe(
+  v.object({
+    ACCESS_TEAM_DOMAIN: v.pipe(v.optional(v.string(), ""), v.trim()),
+    ACCESS_AUD: v.pipe(v.optional(v.string(), ""), v.trim()),
+  }),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const { ACCESS_TEAM_DOMAIN: domain, ACCESS_AUD: aud } = dataset.value;
+    if (domain === "" && aud === "") return null;
+    if (domain === "" || aud === "") {
+      const [set, unset] =
+        domain === "" ? ["ACCESS_AUD", "ACCESS_TEAM_DOMAIN"] : ["ACCESS_TEAM_DOMAIN", "ACCESS_AUD"];
+      addIssue({
+        message: `${set} is set but ${unset} is not: set both (the team domain, e.g. example.cloudflareaccess.com, and the Access application's AUD tag) or neither`,
+      });
+      return NEVER;
+    }
+    const host = v.safeParse(teamDomain, domain);
+    if (!host.success) {
+      addIssue({ message: `ACCESS_TEAM_DOMAIN=${JSON.stringify(domain)} ${host.issues[0].message}` });
+      return NEVER;
+    }
+    return {
+      teamDomain: host.output,
+      aud,
+      issuer: `https://${host.output}`,
+      certsUrl: `https://${host.output}/cdn-cgi/access/certs`,
+    } satisfies AccessConfig;
+  }),
+);
+
+let accessCached: { domain: unknown; aud: unknown; config: AccessConfig | null } | undefined;
 
 /**
  * The Access settings, or null when neither var is set. Only the admin surface reads them,
@@ -90,36 +198,11 @@ let accessCached: { key: string; config: AccessConfig | null } | undefined;
  * operator meant to turn Access on, and silently leaving it off would be unsafe.
  */
 export function readAccessConfig(env: GateEnv): AccessConfig | null {
-  const key = `${env.ACCESS_TEAM_DOMAIN ?? ""}|${env.ACCESS_AUD ?? ""}`;
-  if (accessCached?.key === key) return accessCached.config;
-  const rawDomain = env.ACCESS_TEAM_DOMAIN?.trim() ?? "";
-  const aud = env.ACCESS_AUD?.trim() ?? "";
-  let config: AccessConfig | null = null;
-  if (rawDomain !== "" || aud !== "") {
-    if (rawDomain === "" || aud === "") {
-      const [set, unset] =
-        rawDomain === "" ? ["ACCESS_AUD", "ACCESS_TEAM_DOMAIN"] : ["ACCESS_TEAM_DOMAIN", "ACCESS_AUD"];
-      throw new ConfigError(
-        `${set} is set but ${unset} is not: set both (the team domain, e.g. example.cloudflareaccess.com, and the Access application's AUD tag) or neither`,
-      );
-    }
-    // The Zero Trust dashboard shows the team domain with and without a scheme; take both.
-    const teamDomain = rawDomain
-      .replace(/^https:\/\//i, "")
-      .replace(/\/$/, "")
-      .toLowerCase();
-    if (!HOSTNAME.test(teamDomain)) {
-      throw new ConfigError(
-        `ACCESS_TEAM_DOMAIN=${JSON.stringify(env.ACCESS_TEAM_DOMAIN)} is not a host name; use the team domain alone, e.g. example.cloudflareaccess.com`,
-      );
-    }
-    config = {
-      teamDomain,
-      aud,
-      issuer: `https://${teamDomain}`,
-      certsUrl: `https://${teamDomain}/cdn-cgi/access/certs`,
-    };
-  }
-  accessCached = { key, config };
-  return config;
+  const domain = env.ACCESS_TEAM_DOMAIN;
+  const aud = env.ACCESS_AUD;
+  if (accessCached && accessCached.domain === domain && accessCached.aud === aud) return accessCached.config;
+  const parsed = v.safeParse(ACCESS, { ACCESS_TEAM_DOMAIN: domain, ACCESS_AUD: aud });
+  if (!parsed.success) throw new ConfigError(parsed.issues[0].message);
+  accessCached = { domain, aud, config: parsed.output };
+  return parsed.output;
 }

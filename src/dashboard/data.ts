@@ -3,6 +3,7 @@
  * computed in SQL in each ledger shard (src/ledger/client.ts), never every row; and the
  * CSV download, streamed page by page in the format of `GET /__region-gate/exposure`.
  */
+import type { GateEnv } from "../config";
 import { readExposure, readRegionDays, readRegionSummary, readTopCustomers } from "../ledger/client";
 import { identityText, MAX_PAGE_ROWS, rowsCsv } from "../ledger/report";
 import type { LedgerFilter, LedgerRegionDay, LedgerRegionSummary, LedgerTopCustomer } from "../ledger/wire";
@@ -77,7 +78,7 @@ export function byRegion(
 
 /** The exposure page's data: three summary reads per shard, whatever the number of rows. */
 export async function readRegionExposure(
-  env: Env,
+  env: GateEnv,
   filter: LedgerFilter,
   days: readonly string[],
   topN = 10,
@@ -94,7 +95,7 @@ export async function readRegionExposure(
  * The rows CSV of `filter`, byte for byte `GET /exposure?format=csv` pages joined (one
  * header), read one page at a time as the download is consumed.
  */
-export function exposureCsvStream(env: Env, filter: LedgerFilter): ReadableStream<Uint8Array> {
+export function exposureCsvStream(env: GateEnv, filter: LedgerFilter): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let cursor: string | null = null;
   let started = false;

@@ -2,6 +2,7 @@
  * The data behind each dashboard page, computed from the compiled policy, the active
  * key's metadata and the ledger. Pure where possible, so the pages stay plain templates.
  */
+import type { GateEnv } from "../config";
 import { parseInstant } from "../explain";
 import { parseExposureQuery } from "../ledger/report";
 import type { LedgerFilter } from "../ledger/wire";
@@ -129,7 +130,7 @@ const DEFAULT_DAYS = 30;
  * which streams the rows of `filter`).
  */
 export async function exposureView(
-  env: Env,
+  env: GateEnv,
   query: URLSearchParams,
   now: number,
   options: { rowsOnly?: boolean } = {},

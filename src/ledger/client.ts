@@ -3,6 +3,7 @@
  * read, shared by `GET /__region-gate/exposure`, the dashboard and the notices. Which
  * shards each read touches is part of its contract (docs/ledger.md, "Reading it").
  */
+import type { GateEnv } from "../config";
 import { SHARDS, shardName, shardsFor } from "./model";
 import {
   compareKeys,
@@ -26,13 +27,13 @@ import type {
 } from "./wire";
 
 /** RPC stub of a shard (the namespace is typed by `wrangler types`). */
-export function shardStub(env: Env, shard: number) {
+export function shardStub(env: GateEnv, shard: number) {
   return env.EXPOSURE.get(env.EXPOSURE.idFromName(shardName(shard)));
 }
 
 /** One call per shard, in parallel; any failure fails the read (never a partial list). */
 function fanOut<T>(
-  env: Env,
+  env: GateEnv,
   shards: readonly number[],
   read: (stub: ReturnType<typeof shardStub>) => Promise<T>,
 ) {
@@ -51,7 +52,7 @@ export interface ExposurePage {
  * `filter.region`; each shard reads at most `limit + 1` rows from `after` on.
  */
 export async function readGroupPage(
-  env: Env,
+  env: GateEnv,
   filter: LedgerFilter,
   after: RowKey | null,
   limit: number,
@@ -69,7 +70,7 @@ export async function readGroupPage(
  * hand out (the route checks it first and answers 400).
  */
 export async function readExposure(
-  env: Env,
+  env: GateEnv,
   filter: LedgerFilter,
   page: { limit?: number; cursor?: string | null } = {},
 ): Promise<ExposurePage> {
@@ -90,7 +91,7 @@ export async function readExposure(
  * `exposure_customer` index (that fingerprint's rows only). With a region, one shard.
  */
 export async function readFingerprintGroups(
-  env: Env,
+  env: GateEnv,
   fingerprint: string,
   filter: LedgerFilter,
 ): Promise<LedgerGroup[]> {
@@ -100,7 +101,7 @@ export async function readFingerprintGroups(
 
 /** Every report row of one fingerprint from `from` to `to` (inclusive days): see `readFingerprintGroups`. */
 export async function readForFingerprint(
-  env: Env,
+  env: GateEnv,
   fingerprint: string,
   from: string,
   to: string,
@@ -109,25 +110,29 @@ export async function readForFingerprint(
 }
 
 /** Per-region totals over the filter, by region code. A region lives in one shard: exact. */
-export async function readRegionSummary(env: Env, filter: LedgerFilter): Promise<LedgerRegionSummary[]> {
+export async function readRegionSummary(env: GateEnv, filter: LedgerFilter): Promise<LedgerRegionSummary[]> {
   const parts = await fanOut(env, shardsFor(filter.region), (s) => s.summary(filter));
   return parts.flat().sort((a, b) => compareText(a.region, b.region));
 }
 
 /** Per (region, day) requests and distinct customers, by region then day. */
-export async function readRegionDays(env: Env, filter: LedgerFilter): Promise<LedgerRegionDay[]> {
+export async function readRegionDays(env: GateEnv, filter: LedgerFilter): Promise<LedgerRegionDay[]> {
   const parts = await fanOut(env, shardsFor(filter.region), (s) => s.regionDays(filter));
   return parts.flat().sort((a, b) => compareText(a.region, b.region) || compareText(a.day, b.day));
 }
 
 /** The `n` busiest customers of each region, by region then requests (most first). */
-export async function readTopCustomers(env: Env, filter: LedgerFilter, n = 10): Promise<LedgerTopCustomer[]> {
+export async function readTopCustomers(
+  env: GateEnv,
+  filter: LedgerFilter,
+  n = 10,
+): Promise<LedgerTopCustomer[]> {
   const parts = await fanOut(env, shardsFor(filter.region), (s) => s.top(filter, n));
   return parts.flat().sort((a, b) => compareText(a.region, b.region) || b.requests - a.requests);
 }
 
 /** Size and load of every shard. */
-export async function readShardStats(env: Env): Promise<Array<ShardStats & { shard: number }>> {
+export async function readShardStats(env: GateEnv): Promise<Array<ShardStats & { shard: number }>> {
   const all = Array.from({ length: SHARDS }, (_, i) => i);
   const parts = await fanOut(env, all, (s) => s.stats());
   return parts.map((stats, shard) => ({ shard, ...stats }));

@@ -4,6 +4,7 @@
  * isolates serialise on the object's input gate and none of their counts is lost.
  */
 import { DurableObject } from "cloudflare:workers";
+import { type GateEnv, readConfig } from "../config";
 import { log } from "../log";
 import {
   CUSTOMER,
@@ -14,17 +15,7 @@ import {
   readTop,
   SCHEMA,
 } from "./ledger-sql";
-import {
-  BATCH_MEMORY_MS,
-  DEFAULT_MAX_CUSTOMERS,
-  DEFAULT_RETENTION_DAYS,
-  DEFAULT_SHARD_CALLS_PER_SECOND,
-  type LedgerEnv,
-  numberVar,
-  OVERFLOW,
-  OVERFLOW_IDENTITY,
-  utcDay,
-} from "./model";
+import { BATCH_MEMORY_MS, OVERFLOW, OVERFLOW_IDENTITY, utcDay } from "./model";
 import type {
   LedgerFilter,
   LedgerGroup,
@@ -42,7 +33,7 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 60_000;
 /** Isolates count as callers for at least this long after their last flush. */
 const CALLER_WINDOW_MS = 60_000;
-export class ExposureLedger extends DurableObject<LedgerEnv> {
+export class ExposureLedger extends DurableObject<GateEnv> {
   private alarmScheduled = false;
   private prunedAt = 0;
   /**
@@ -50,12 +41,11 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
    * and kept in step by `record` (the object is single-threaded, so it cannot drift).
    */
   private pairs = new Map<string, number>();
-  private warnedCap = false;
   /** Isolate id → last flush, oldest first (re-inserted on each call): who calls this shard. */
   private callers = new Map<string, number>();
   private flushAfterMs = 0;
 
-  constructor(ctx: DurableObjectState, env: LedgerEnv) {
+  constructor(ctx: DurableObjectState, env: GateEnv) {
     super(ctx, env);
     ctx.storage.sql.exec(SCHEMA);
   }
@@ -66,7 +56,7 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
    */
   async record(batchId: string, tuples: LedgerTuple[], caller = ""): Promise<RecordResult> {
     const sql = this.ctx.storage.sql;
-    const cap = this.maxCustomers();
+    const cap = readConfig(this.env).ledger.maxCustomers;
     // Counts of this batch, applied to `pairs` only once the transaction has committed.
     const counted = new Map<string, number>();
     const applied = this.ctx.storage.transactionSync(() => {
@@ -129,7 +119,7 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
       if (at >= now - window) break;
       this.callers.delete(id);
     }
-    const budget = numberVar(this.env.EXPOSURE_SHARD_CALLS_PER_SECOND, DEFAULT_SHARD_CALLS_PER_SECOND).value;
+    const budget = readConfig(this.env).ledger.shardCallsPerSecond;
     this.flushAfterMs = Math.ceil((this.callers.size * 1000) / budget);
     return this.flushAfterMs;
   }
@@ -161,19 +151,6 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
         region,
       )
       .one().n;
-  }
-
-  private maxCustomers(): number {
-    const cap = numberVar(this.env.EXPOSURE_MAX_CUSTOMERS, DEFAULT_MAX_CUSTOMERS);
-    if (cap.error && !this.warnedCap) {
-      this.warnedCap = true;
-      log("warn", "exposure_max_customers_invalid", {
-        error: `EXPOSURE_MAX_CUSTOMERS ${cap.error}`,
-        using: DEFAULT_MAX_CUSTOMERS,
-        fix: "set EXPOSURE_MAX_CUSTOMERS to a whole number of customers per day and region, e.g. 10000",
-      });
-    }
-    return Math.floor(cap.value);
   }
 
   /**
@@ -226,16 +203,9 @@ export class ExposureLedger extends DurableObject<LedgerEnv> {
 
   /** Retention: drops days older than `EXPOSURE_RETENTION_DAYS` and stale batch ids, then re-arms. */
   override async alarm(): Promise<void> {
-    const retention = numberVar(this.env.EXPOSURE_RETENTION_DAYS, DEFAULT_RETENTION_DAYS);
-    if (retention.error) {
-      log("warn", "exposure_retention_invalid", {
-        error: `EXPOSURE_RETENTION_DAYS ${retention.error}`,
-        using: DEFAULT_RETENTION_DAYS,
-        fix: "set EXPOSURE_RETENTION_DAYS to a whole number of days, e.g. 400",
-      });
-    }
+    const retention = readConfig(this.env).ledger.retentionDays;
     const now = Date.now();
-    const cutoff = utcDay(now - Math.floor(retention.value) * DAY_MS);
+    const cutoff = utcDay(now - retention * DAY_MS);
     const sql = this.ctx.storage.sql;
     const del = sql.exec("DELETE FROM exposure WHERE day < ?", cutoff);
     del.toArray();

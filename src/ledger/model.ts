@@ -1,9 +1,8 @@
 /**
- * What the exposure ledger counts and where: the event key, the shard of a region, and
- * the ledger's vars. The wire shapes are in ./wire.ts, the shard client in ./client.ts.
+ * What the exposure ledger counts and where: the event key and the shard of a region. Its
+ * vars are parsed with every other one (../config.ts); the wire shapes are in ./wire.ts,
+ * the shard client in ./client.ts.
  */
-import type { GateEnv } from "../config";
-
 export { isLedgerDecision, LEDGER_DECISIONS, type LedgerDecision } from "./decisions";
 export type { LedgerTuple } from "./wire";
 
@@ -62,7 +61,6 @@ const NOT_VISIBLE_ASCII = /[^\x20-\x7e]/;
 /** Fingerprint and identity under which the pairs past `EXPOSURE_MAX_CUSTOMERS` are counted. */
 export const OVERFLOW = "overflow";
 export const OVERFLOW_IDENTITY = "{}";
-export const DEFAULT_MAX_CUSTOMERS = 10_000;
 
 const sortedNames = new WeakMap<readonly string[], readonly string[]>();
 
@@ -87,35 +85,4 @@ export function identityOf(headers: Headers, names: readonly string[]): string {
     out += `${out ? "," : "{"}${JSON.stringify(name)}:${JSON.stringify(kept)}`;
   }
   return out ? `${out}}` : "{}";
-}
-
-/** Vars of the ledger (all optional; wrangler.toml sets the documented defaults). */
-export type LedgerEnv = GateEnv & {
-  /** Days of rows the Durable Object keeps (default 400). */
-  EXPOSURE_RETENTION_DAYS?: string;
-  /** Longest time an event waits in the isolate before it is flushed (default 5). */
-  EXPOSURE_FLUSH_SECONDS?: string;
-  /** `off` stops counting (the admin route still reads what was stored). */
-  EXPOSURE_LEDGER?: string;
-  /** Distinct (fingerprint, identity) pairs kept per (UTC day, region) (default 10000). */
-  EXPOSURE_MAX_CUSTOMERS?: string;
-  /** Flushes per second one shard asks of all isolates together (default 100). */
-  EXPOSURE_SHARD_CALLS_PER_SECOND?: string;
-};
-
-export const DEFAULT_RETENTION_DAYS = 400;
-export const DEFAULT_FLUSH_SECONDS = 5;
-export const DEFAULT_SHARD_CALLS_PER_SECOND = 100;
-
-/** A positive number from a var, or the fallback (with the reason) when unset or malformed. */
-export function numberVar(
-  raw: string | undefined,
-  fallback: number,
-): { value: number; error: string | null } {
-  if (raw === undefined || raw === "") return { value: fallback, error: null };
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    return { value: fallback, error: `${JSON.stringify(raw)} is not a positive number` };
-  }
-  return { value: n, error: null };
 }

@@ -2,7 +2,9 @@
  * Ledger reads for notices: whole customers per page, so a notice is never split across
  * pages, and one fingerprint's rows for the customer's own view in `/check`.
  */
+
 import { base64url, fromBase64url } from "../base64url";
+import type { GateEnv } from "../config";
 import { readFingerprintGroups, readGroupPage } from "./client";
 import { customerKey } from "./notices";
 import { keyOf } from "./report";
@@ -46,7 +48,7 @@ export function decodeCursor(cursor: string): string | null {
  * with a region filter, all without), never more than the page needs plus one read.
  */
 export async function readCustomerPage(
-  env: Env,
+  env: GateEnv,
   filter: LedgerFilter,
   limit: number,
   after: string | null,
@@ -77,6 +79,10 @@ export async function readCustomerPage(
 }
 
 /** One fingerprint's rows in the filter (see `readFingerprintGroups` for the shards it reads). */
-export function readFingerprint(env: Env, fingerprint: string, filter: LedgerFilter): Promise<LedgerGroup[]> {
+export function readFingerprint(
+  env: GateEnv,
+  fingerprint: string,
+  filter: LedgerFilter,
+): Promise<LedgerGroup[]> {
   return readFingerprintGroups(env, fingerprint, filter);
 }

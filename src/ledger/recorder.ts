@@ -5,6 +5,7 @@
  * `waitUntil`); the Durable Object sees one call per shard per flush, not one per request,
  * and no more often than the shard asks (`flushAfterMs`, docs/ledger.md "Load on a shard").
  */
+import { type GateEnv, readConfig } from "../config";
 import type { Verdict } from "../decision";
 import { bearerOf, type Facts } from "../facts";
 import { fingerprint as hmacFingerprint } from "../fingerprint";
@@ -14,13 +15,10 @@ import { shardStub } from "./client";
 import {
   ANONYMOUS,
   BATCH_MEMORY_MS,
-  DEFAULT_FLUSH_SECONDS,
   identityOf,
   isLedgerDecision,
   type LedgerDecision,
-  type LedgerEnv,
   type LedgerTuple,
-  numberVar,
   shardOf,
   UNFINGERPRINTED,
   utcDay,
@@ -97,8 +95,8 @@ export function exposureStats() {
   return { ...counters, bufferedKeys: bufferKeys, bufferedEvents, retryBatches, retryEvents };
 }
 
-function flushDelayMs(env: LedgerEnv): number {
-  return numberVar(env.EXPOSURE_FLUSH_SECONDS, DEFAULT_FLUSH_SECONDS).value * 1000;
+function flushDelayMs(env: GateEnv): number {
+  return readConfig(env).ledger.flushMs;
 }
 
 function queueOf(shard: number): ShardQueue {
@@ -117,13 +115,13 @@ function queueOf(shard: number): ShardQueue {
  */
 export function recordExposure(
   ctx: WaitUntil,
-  env: LedgerEnv,
+  env: GateEnv,
   policy: CompiledPolicy,
   facts: Facts,
   verdict: Verdict,
 ): void {
   try {
-    if (env.EXPOSURE_LEDGER === "off" || !isLedgerDecision(verdict.decision)) return;
+    if (!readConfig(env).ledger.enabled || !isLedgerDecision(verdict.decision)) return;
     const day = utcDay(Date.now());
     const region = verdict.region ?? verdict.country ?? "XX";
     const identity = identityOf(facts.headers, policy.identityHeaders);
@@ -159,7 +157,7 @@ function unfingerprinted(): string {
   return UNFINGERPRINTED;
 }
 
-function add(ctx: WaitUntil, env: LedgerEnv, shard: number, key: string): void {
+function add(ctx: WaitUntil, env: GateEnv, shard: number, key: string): void {
   counters.recordedEvents++;
   const now = Date.now();
   const q = queueOf(shard);
@@ -182,7 +180,7 @@ function add(ctx: WaitUntil, env: LedgerEnv, shard: number, key: string): void {
  * One delayed flush per isolate at a time, at the earliest instant something is due:
  * events wait `EXPOSURE_FLUSH_SECONDS`, or longer while their shard asked for fewer calls.
  */
-function schedule(ctx: WaitUntil, env: LedgerEnv, at: number): void {
+function schedule(ctx: WaitUntil, env: GateEnv, at: number): void {
   const now = Date.now();
   // A timer that is due no later is alive unless long overdue (its request context was torn down).
   if (scheduledFor !== 0 && scheduledFor <= at && now < scheduledFor + DEAD_TIMER_MS) return;
@@ -200,11 +198,11 @@ function schedule(ctx: WaitUntil, env: LedgerEnv, at: number): void {
  * waiting for their hints or back-off. Resolves when every shard answered or failed; never
  * rejects. Tests call it to flush deterministically.
  */
-export async function flushExposure(env: LedgerEnv, ctx?: WaitUntil): Promise<void> {
+export async function flushExposure(env: GateEnv, ctx?: WaitUntil): Promise<void> {
   await flush(ctx ?? { waitUntil: () => {} }, env, true);
 }
 
-async function flush(ctx: WaitUntil, env: LedgerEnv, force: boolean): Promise<void> {
+async function flush(ctx: WaitUntil, env: GateEnv, force: boolean): Promise<void> {
   const now = Date.now();
   const sends: Promise<void>[] = [];
   let nextDue = Number.POSITIVE_INFINITY;
@@ -250,7 +248,7 @@ function batchOf(shard: number, buffer: Map<string, number>, now: number): Batch
 }
 
 /** The batches of one shard, one call each; the shard's answer sets when it may be called again. */
-async function sendAll(env: LedgerEnv, q: ShardQueue, batches: Batch[]): Promise<void> {
+async function sendAll(env: GateEnv, q: ShardQueue, batches: Batch[]): Promise<void> {
   if (!isolateId) isolateId = crypto.randomUUID();
   const interval = flushDelayMs(env);
   for (const [i, batch] of batches.entries()) {

@@ -221,11 +221,12 @@ function OwnLedgerCard({ view }: { view: OwnLedgerView | OwnLedgerError }) {
 export const selfCheck = newApp();
 
 selfCheck.get("/", async (c) => {
-  if (c.env.SELF_CHECK === "false") {
+  const config = readConfig(c.env);
+  if (!config.selfCheck) {
     return errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
   }
   const json = wantsJson(c.req.raw, c.req.query("format"));
-  const policy = await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  const policy = await getPolicy(c.env.POLICY, config.policyCacheMs);
   if (policy === null) {
     const message = "No region policy is loaded right now; try again in a minute.";
     if (json) {

@@ -9,6 +9,7 @@
  * random keys cannot turn `/check` into a fan-out amplifier. Each uncached read is one
  * per-fingerprint read of the ledger (see docs/ledger.md, "Reading it").
  */
+import type { GateEnv } from "../config";
 import { utcDay } from "../ledger/model";
 import { buildNotices, type NoticeRegion, type NoticeRow } from "../ledger/notices";
 import { readFingerprint } from "../ledger/notices-read";
@@ -54,7 +55,7 @@ export function resetOwnLedgerCache(): void {
 }
 
 async function rowsOf(
-  env: Env,
+  env: GateEnv,
   fingerprint: string,
   from: string,
   to: string,
@@ -75,7 +76,7 @@ async function rowsOf(
 
 /** The ledger view of `fingerprint` over the last 30 days, judged by `policy` at `now`. */
 export async function ownLedgerView(
-  env: Env,
+  env: GateEnv,
   policy: CompiledPolicy,
   fingerprint: string,
   now: number,

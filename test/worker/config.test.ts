@@ -1,7 +1,13 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { ConfigError, type GateEnv, readConfig } from "../../src/config";
+import { factsOf } from "../../src/facts";
+import { shardStub } from "../../src/ledger/client";
+import { ExposureLedger } from "../../src/ledger/ledger-do";
+import { recordExposure } from "../../src/ledger/recorder";
+import { compilePolicy } from "../../src/policy/compile";
 import { livePolicy } from "../fixtures/policies";
-import { call } from "./call";
+import { call, captureLogs } from "./call";
 
 beforeAll(async () => {
   await env.POLICY.put("policy", JSON.stringify(livePolicy()));
@@ -48,5 +54,103 @@ describe("deployment modes and vars", () => {
     expect(res.status).toBe(500);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("region_gate_error");
     expect(errors.mock.calls.flat().join("\n")).toContain(name);
+  });
+});
+
+/** Every numeric var of SPEC section 1 and wrangler.toml. */
+const NUMERIC_VARS = [
+  "POLICY_CACHE_SECONDS",
+  "ORIGIN_TIMEOUT_MS",
+  "EXPOSURE_RETENTION_DAYS",
+  "EXPOSURE_FLUSH_SECONDS",
+  "EXPOSURE_MAX_CUSTOMERS",
+  "EXPOSURE_SHARD_CALLS_PER_SECOND",
+] as const;
+
+/** The ConfigError `readConfig` throws for `bad`, as its message. */
+function configErrorOf(bad: GateEnv): string {
+  try {
+    readConfig(bad);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).message;
+  }
+  throw new Error("readConfig accepted a malformed var");
+}
+
+describe("one schema for every var", () => {
+  it.each(NUMERIC_VARS.flatMap((name) => ["soon", "-1", "Infinity"].map((value) => [name, value])))(
+    "a malformed %s (%s) throws the same ConfigError from the gate, the admin API and the ledger",
+    async (name, value) => {
+      const bad: GateEnv = { ...env, [name]: value };
+      const message = configErrorOf(bad);
+      expect(message).toContain(`${name}=${JSON.stringify(value)} must be a`);
+      expect(message).toMatch(/e\.g\. "\d+"/); // says what a good value looks like
+
+      const logs = captureLogs();
+      // The gate and the admin API: the contract's 500, the fix in the log.
+      for (const path of ["/v1/models", "/__region-gate/healthz"]) {
+        const res = await call(path, { cf: { country: "CN" }, env: { [name]: value }, wait: true });
+        expect(res.status).toBe(500);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("region_gate_error");
+      }
+      // The recorder (it never throws: the event is dropped, with the same reason).
+      const verdict = { decision: "block", region: "CN", country: "CN", rule: "test" } as const;
+      recordExposure(
+        { waitUntil: () => {} },
+        bad,
+        compilePolicy(livePolicy()),
+        factsOf(new Request("https://gate.test/v1/x"), "/v1/x"),
+        verdict,
+      );
+      const events = logs.events();
+      expect(events.filter((e) => e.event === "config_invalid").map((e) => e.error)).toEqual([
+        message,
+        message,
+      ]);
+      expect(events).toContainEqual(expect.objectContaining({ event: "exposure_dropped", error: message }));
+
+      // The ledger's Durable Object, on a flush and on its retention alarm.
+      await runInDurableObject(shardStub(env, 0), async (_, state) => {
+        const shard = new ExposureLedger(state, bad);
+        await expect(shard.record("config-batch", [])).rejects.toThrow(message);
+        await expect(shard.alarm()).rejects.toThrow(message);
+      });
+    },
+  );
+
+  it("parses once: a fresh env object with the same values gets the same config", () => {
+    const config = readConfig({ ...env });
+    expect(readConfig({ ...env })).toBe(config);
+    expect(readConfig({ ...env, POLICY_CACHE_SECONDS: "31" })).not.toBe(config);
+  });
+
+  it("reads unset vars as wrangler.toml's defaults, and optional secrets as absent", () => {
+    const bare = { POLICY: env.POLICY, EXPOSURE: env.EXPOSURE } as GateEnv;
+    expect(readConfig(bare)).toEqual({
+      originUrl: null,
+      policyCacheMs: 30_000,
+      failOpen: false,
+      originTimeoutMs: 30_000,
+      selfCheck: true,
+      ledger: {
+        enabled: true,
+        retentionDays: 400,
+        flushMs: 5000,
+        maxCustomers: 10_000,
+        shardCallsPerSecond: 100,
+      },
+    });
+  });
+
+  it.each([
+    ["FAIL_MODE", "maybe", '"closed" or "open"'],
+    ["SELF_CHECK", "no", '"true" or "false"'],
+    ["EXPOSURE_LEDGER", "disabled", '"on" or "off"'],
+    ["ORIGIN_URL", "api.internal", "absolute URL"],
+  ])("a malformed %s (%s) names the values it takes", (name, value, hint) => {
+    const message = configErrorOf({ ...env, [name]: value });
+    expect(message).toContain(`${name}=${JSON.stringify(value)}`);
+    expect(message).toContain(hint);
   });
 });

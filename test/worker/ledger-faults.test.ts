@@ -4,9 +4,9 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { GateEnv } from "../../src/config";
 import type { Verdict } from "../../src/decision";
 import { factsOf } from "../../src/facts";
-import type { LedgerEnv } from "../../src/ledger/model";
 import {
   exposureStats,
   flushExposure,
@@ -20,8 +20,8 @@ import { call } from "./call";
 import { exposure, settle } from "./ledger-helpers";
 
 // No delayed flush during these tests: each one flushes when it means to.
-const quiet: LedgerEnv = { ...env, EXPOSURE_FLUSH_SECONDS: "3600" };
-const broken: LedgerEnv = {
+const quiet: GateEnv = { ...env, EXPOSURE_FLUSH_SECONDS: "3600" };
+const broken: GateEnv = {
   ...quiet,
   EXPOSURE: {
     idFromName() {
@@ -30,7 +30,7 @@ const broken: LedgerEnv = {
     get() {
       throw new Error("EXPOSURE binding unavailable (test)");
     },
-  } as unknown as LedgerEnv["EXPOSURE"],
+  } as unknown as GateEnv["EXPOSURE"],
 };
 
 beforeAll(async () => {
@@ -45,7 +45,7 @@ afterEach(() => {
  * One request through the real app with `e` as its env. The execution context is not
  * awaited: it holds the recorder's delayed flush (an hour here); tests wait with `settle`.
  */
-async function gate(e: LedgerEnv, country: string, key?: string): Promise<Response> {
+async function gate(e: GateEnv, country: string, key?: string): Promise<Response> {
   const res = await call("/v1/models", { token: key, cf: { country }, env: { ...e } });
   await res.arrayBuffer();
   return res;
@@ -106,7 +106,7 @@ describe("exposure ledger faults", () => {
     const policy = compilePolicy(livePolicy({ identity: { headers: ["x-org"] } }));
     const verdict: Verdict = { decision: "block", region: "SY", country: "SY", rule: "test" };
     const ctx = { waitUntil: (p: Promise<unknown>) => void p };
-    const brokenFast: LedgerEnv = { ...broken, EXPOSURE_FLUSH_SECONDS: "0.01" };
+    const brokenFast: GateEnv = { ...broken, EXPOSURE_FLUSH_SECONDS: "0.01" };
     const distinct = MAX_RETRY_KEYS + MAX_BUFFER_KEYS; // one more full buffer than the retry queue holds
     for (let i = 0; i < distinct; i++) {
       const request = new Request("https://gate.test/v1/x", { headers: { "x-org": `org-${i}` } });

@@ -6,10 +6,11 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { GateEnv } from "../../src/config";
 import type { Verdict } from "../../src/decision";
 import { factsOf } from "../../src/facts";
 import { readShardStats, shardStub } from "../../src/ledger/client";
-import { type LedgerEnv, shardOf, utcDay } from "../../src/ledger/model";
+import { shardOf, utcDay } from "../../src/ledger/model";
 import { exposureStats, recordExposure } from "../../src/ledger/recorder";
 import { compilePolicy } from "../../src/policy/compile";
 import { livePolicy } from "../fixtures/policies";
@@ -18,7 +19,7 @@ const policy = compilePolicy(livePolicy({ identity: { headers: ["x-org"] } }));
 const ctx = { waitUntil: (p: Promise<unknown>) => void p };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function record(e: LedgerEnv, region: string, org: string): void {
+function record(e: GateEnv, region: string, org: string): void {
   const verdict: Verdict = { decision: "block", region, country: region, rule: "test" };
   const request = new Request("https://gate.test/v1/x", { headers: { "x-org": org } });
   recordExposure(ctx, e, policy, factsOf(request, "/v1/x"), verdict);
@@ -48,7 +49,7 @@ describe("shard pacing", () => {
   it("an isolate waits for the interval its shard asked before calling it again", {
     timeout: 30_000,
   }, async () => {
-    const fast: LedgerEnv = { ...env, EXPOSURE_FLUSH_SECONDS: "0.05" };
+    const fast: GateEnv = { ...env, EXPOSURE_FLUSH_SECONDS: "0.05" };
     const before = exposureStats();
     record(fast, "MO", "first");
     await until(() => exposureStats().flushedEvents > before.flushedEvents, 5000);
@@ -65,14 +66,14 @@ describe("shard pacing", () => {
   });
 
   it("backs a failing shard off instead of calling it again at once", { timeout: 30_000 }, async () => {
-    const broken: LedgerEnv = {
+    const broken: GateEnv = {
       ...env,
       EXPOSURE_FLUSH_SECONDS: "0.01",
       EXPOSURE: {
         idFromName() {
           throw new Error("EXPOSURE binding unavailable (test)");
         },
-      } as unknown as LedgerEnv["EXPOSURE"],
+      } as unknown as GateEnv["EXPOSURE"],
     };
     const before = exposureStats();
     record(broken, "KP", "backoff");
