@@ -251,12 +251,23 @@ export interface GateRequestInit extends RequestInit {
   cf?: EdgeFacts;
 }
 
+/**
+ * What the tests use of the gate's KV. Miniflare types its bindings with
+ * `@cloudflare/workers-types`, which this repository does not install (the runtime types
+ * are in the generated worker-configuration.d.ts, for worker code only), so Node-side code
+ * names the two calls it makes.
+ */
+export interface PolicyKv {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+}
+
 export interface TestGate {
   /** Where the gate listens (http://127.0.0.1:<port>). */
   url: string;
   mf: Miniflare;
   /** The gate's `POLICY` namespace (real KV inside workerd). */
-  kv: Awaited<ReturnType<Miniflare["getKVNamespace"]>>;
+  kv: PolicyKv;
   /** A real HTTP request to the gate; `cf` becomes `request.cf`. Redirects are not followed. */
   fetch(path: string, init?: GateRequestInit): Promise<Response>;
   dispose(): Promise<void>;
@@ -304,7 +315,7 @@ export async function startGate(options: GateOptions): Promise<TestGate> {
     cf: false,
   });
   const url = (await mf.ready).origin;
-  const kv = await mf.getKVNamespace("POLICY");
+  const kv = (await mf.getKVNamespace("POLICY")) as unknown as PolicyKv; // see PolicyKv
   if (options.policy !== null) {
     const text = typeof options.policy === "string" ? options.policy : JSON.stringify(options.policy);
     await kv.put("policy", text);
