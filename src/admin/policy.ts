@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app";
 import { newApp } from "../app";
+import { invalidJson, POLICY_BODY_BYTES, readJsonBody, readTextBody } from "../body";
 import { errorResponse } from "../errors";
 import { parseInstant } from "../explain";
 import { canonicalPolicy, etagOf, sha256Hex } from "../policy/etag";
@@ -17,7 +18,6 @@ import { type ParsedPolicy, parsePolicy } from "../policy/parse";
 import { pushStored, rollbackStored, storedDocument } from "../policy/service";
 import type { Precondition, WriteResult } from "../policy/write";
 import { adminActor } from "./auth";
-import { invalidJson, POLICY_BODY_BYTES, readJsonBody, readTextBody } from "./http";
 
 type AdminContext = Context<AppEnv>;
 

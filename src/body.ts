@@ -1,10 +1,10 @@
 /**
- * The admin surface's request-body readers: bounded before a byte is buffered, strict JSON.
- * Their errors are the shared envelope of ../errors.ts.
+ * Request-body readers for the admin API and the dashboard's forms: bounded before a byte
+ * is buffered, strict JSON. Their errors are the shared envelope of ./errors.ts.
  */
-import { errorResponse } from "../errors";
-import { parseJsonStrict } from "../policy/json";
-import type { PolicyProblem } from "../policy/schema";
+import { errorResponse } from "./errors";
+import { parseJsonStrict } from "./policy/json";
+import type { PolicyProblem } from "./policy/schema";
 
 /**
  * Body limits, enforced before a byte is buffered: by `Content-Length` when it is declared,
