@@ -278,7 +278,7 @@ describe("client faults", () => {
         body,
         signal: controller.signal,
         duplex: "half",
-      } as RequestInit)
+      })
       .catch((e: Error) => e);
     expect(await upload).toBeInstanceOf(Error);
     // The gate gives up on the origin at the latest at ORIGIN_TIMEOUT_MS.

@@ -249,6 +249,8 @@ export interface EdgeFacts {
 export interface GateRequestInit extends RequestInit {
   /** Sent as the `MF-CF-Blob` header, which miniflare turns into `request.cf`. */
   cf?: EdgeFacts;
+  /** Node's fetch needs it to stream a request body; @types/node's RequestInit lacks it. */
+  duplex?: "half";
 }
 
 /**

@@ -126,7 +126,7 @@ describe("what the origin receives", () => {
         headers: { "content-type": "application/octet-stream" },
         cf: JP,
         duplex: "half",
-      } as RequestInit),
+      }),
       "the origin received no upload bytes before the client finished (request body buffered?)",
     );
     const seen = await echoed(res);
