@@ -393,8 +393,10 @@ async function main() {
             `(${r.cpuDiffUs >= 0 ? "+" : ""}${r.cpuDiffUs.toFixed(1)} µs, ${r.cpuRatio.toFixed(3)}x)  ` +
             `req/s ${b.reqPerSec.toFixed(0)} / ${g.reqPerSec.toFixed(0)} (${r.throughput.toFixed(3)}x)  ` +
             `p99 ${b.p99Ms.toFixed(2)} / ${g.p99Ms.toFixed(2)} ms (${r.p99.toFixed(3)}x)  ` +
-            `proxy workerd ${b.proxyCpuUs.toFixed(0)} / ${g.proxyCpuUs.toFixed(0)} µs/req ` +
-            `(normalised: ${r.normDiffUs >= 0 ? "+" : ""}${r.normDiffUs.toFixed(1)} µs, ${r.normRatio.toFixed(3)}x)  ` +
+            (RUNTIME === "miniflare"
+              ? ""
+              : `proxy workerd ${b.proxyCpuUs.toFixed(0)} / ${g.proxyCpuUs.toFixed(0)} µs/req ` +
+                `(normalised: ${r.normDiffUs >= 0 ? "+" : ""}${r.normDiffUs.toFixed(1)} µs, ${r.normRatio.toFixed(3)}x)  `) +
             `non-2xx/3xx ${b.errors.status} / ${g.errors.status}`,
         );
       }
@@ -436,7 +438,11 @@ async function main() {
         [
           `  ${name} ${profile}: worker CPU bare ${show("bareCpuUs", 0)} µs/req, ${name} ${show("gateCpuUs", 0)} µs/req`,
           `    difference ${show("cpuDiffUs", 1)} µs, ratio ${show("cpuRatio", 3)}x`,
-          `    normalised by the proxy workerd: difference ${show("normDiffUs", 1)} µs, ratio ${show("normRatio", 3)}x`,
+          ...(RUNTIME === "miniflare"
+            ? []
+            : [
+                `    normalised by the proxy workerd: difference ${show("normDiffUs", 1)} µs, ratio ${show("normRatio", 3)}x`,
+              ]),
           `    req/s ratio ${show("throughput", 3)}x, p99 ratio ${show("p99", 3)}x`,
         ].join("\n"),
       );
