@@ -2,32 +2,51 @@
 /**
  * Hot-path benchmark (issue 11): the gate against a bare pass-through Worker, in one run.
  *
- * Both run under `wrangler dev` with identical settings (the compatibility date, flags,
- * `minify` and `[observability]` of wrangler.toml are copied into the bare worker's
- * config), the devtools relay off (VSCODE_INSPECTOR_OPTIONS), in front of the same demo
- * origin. The same wrk load (keep-alive, edge facts rotating via MF-CF-Blob, see
- * mixed.lua) goes to one, then the other, alternating which goes first, for ROUNDS rounds
- * per profile. Worker CPU per request is read from /proc/<pid>/stat of the workerd process
+ * Every target runs in its own workerd with identical runtime settings (the compatibility
+ * date, flags, `minify` and `[observability]` of wrangler.toml are copied into the bare
+ * worker's config), in front of the same fixed-answer origin: under `wrangler dev` (the
+ * devtools relay off with VSCODE_INSPECTOR_OPTIONS), or with RUNTIME=miniflare each
+ * target's production bundle served by miniflare itself. The wrk load (keep-alive, edge
+ * facts rotating via MF-CF-Blob, see mixed.lua) runs for ROUNDS rounds per profile, after
+ * INITIAL_WARMUP seconds (10) of unmeasured load on every target, and each round pairs
+ * every target with the bare worker:
+ *
+ * - PAIRING=concurrent (default): the bare worker and the target under the same load at
+ *   the same time, both servers on the same CPU, their CPU read over the same window, so
+ *   the shared machine's drift (other tenants, frequency) hits both alike. An A/A run (the
+ *   bare worker against itself) gave −0.6 µs [−22 … +16] over 7 rounds. Throughput and
+ *   p99 of a pair say little here (the two share one CPU; whichever wrk connects first
+ *   gets the long tail), so read them from a PAIRING=abba run.
+ * - PAIRING=abba: bare, target, target, bare one after the other (flipped every other
+ *   round), each measured alone.
+ *
+ * Worker CPU per request is utime + stime from /proc/<pid>/stat of the workerd process
  * that runs the worker (wrangler dev starts a second workerd for its proxy; that one is
- * reported separately and costs the same for both).
+ * reported separately and costs the same for both), over the measured window, divided by
+ * the requests wrk completed.
  *
  *   node bench/gate-bench.mjs
- *   ROUNDS=7 DURATION=8 WARMUP=2 PROFILES=pass,mixed node bench/gate-bench.mjs
- *   GATES=gate=bench/gate-worker.mjs,old=.tmp/old/bench/gate-worker.mjs node bench/gate-bench.mjs
+ *   RUNTIME=miniflare ROUNDS=7 DURATION=8 WARMUP=2 PROFILES=pass,mixed node bench/gate-bench.mjs
+ *   GATES=gate=bench/gate-worker.mjs,old=/tmp/old/bench/gate-worker.mjs node bench/gate-bench.mjs
  *
- * GATES (name=entry, comma-separated) measures candidates side by side in the same run,
- * each against the same bare worker (a candidate = a copy of the repo with one change).
+ * GATES (name=entry, comma-separated; `@bare` for the bare worker's config) measures
+ * candidates side by side in the same run, each against the bare worker (a candidate = a
+ * copy of the repo with one change, or a worker of bench/variants/). The default set is
+ * the gate and the floor (bench/floor-worker.ts: the client's headers copied plus SPEC
+ * section 5's and the origin timeout, with no policy or decision); every target is also
+ * compared with the one named $FLOOR (default `floor`), round by round.
  *
- * Servers (wrangler and both workerd processes) are pinned to CPU $SERVER_CPU, and wrk and
+ * Servers (wrangler and the workerd processes) are pinned to CPU $SERVER_CPU, and wrk and
  * the origin to $WRK_CPU (ORIGIN_CPU to change it: on the servers' CPU, the origin's work
- * for the gate's extra request headers competes with the workerd processes measured), with taskset when the machine has two CPUs or more (PIN=0: off).
+ * for the gate's extra request headers competes with the workerd processes measured),
+ * with taskset when the machine has two CPUs or more (PIN=0: off).
  * Ports: BENCH_PORT (default 18790) .. +5. Installs wrk with apt-get when it is missing.
  * Load goes to 127.0.0.1 only. Raw figures: bench/results/gate-bench-<time>.json.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,11 +54,14 @@ const out = join(root, ".tmp", "gate-bench");
 const DURATION = Number(process.env.DURATION ?? 8);
 const WARMUP = Number(process.env.WARMUP ?? 2);
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const INITIAL_WARMUP = Number(process.env.INITIAL_WARMUP ?? 10);
+/** `concurrent` (default): bare and target loaded at the same time; `abba`: one after the other. */
+const PAIRING = process.env.PAIRING ?? "concurrent";
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 16);
 const PROFILES = (process.env.PROFILES ?? "pass,mixed").split(",");
 const BASE_PORT = Number(process.env.BENCH_PORT ?? 18790);
 // `name=entry@bare` runs a worker with the bare worker's config (no KV, no Durable Object).
-const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs,headers=bench/bare-headers-worker.ts@bare")
+const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs,floor=bench/floor-worker.ts@bare")
   .split(",")
   .map((g) => {
     const [name, spec] = g.split("=");
@@ -47,6 +69,12 @@ const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs,headers=bench/ba
     return { name, entry: resolve(root, entry), bare: kind === "bare" };
   });
 const ORIGIN = process.env.ORIGIN ?? "fixed";
+/**
+ * A second reference besides the bare worker: every other target is also compared with
+ * the target of this name, round by round (bench/floor-worker.ts by default: the least a
+ * Worker can do that sends SPEC section 5's headers and keeps the origin timeout).
+ */
+const FLOOR = process.env.FLOOR ?? "floor";
 /**
  * RUNTIME=wrangler (default): each target under `wrangler dev`. RUNTIME=miniflare: each
  * target's production bundle (`wrangler deploy --dry-run`) served by miniflare itself
@@ -292,6 +320,55 @@ async function measure(target, profile) {
   };
 }
 
+/**
+ * PAIRING=concurrent: the bare worker and the target under the same load at the same
+ * time (one wrk each, both servers on the same CPU), their CPU read over the same window.
+ * Whatever the shared machine does in that window (frequency, other tenants, cache), it
+ * does to both; the ratio of their CPU per request is what is left.
+ */
+async function measurePair(bare, target, profile) {
+  const both = [bare, target];
+  await Promise.all(both.map((t) => runWrk(`${t.url}/`, profile, WARMUP)));
+  const pids = both.flatMap((t) => [t.pids.worker, t.pids.proxy ?? process.pid]);
+  const before = pids.map(cpuSeconds);
+  const results = await Promise.all(both.map((t) => runWrk(`${t.url}/`, profile, DURATION)));
+  const after = pids.map(cpuSeconds);
+  const perRequest = (i, r) => ((after[i] - before[i]) * 1e6) / r.requests;
+  return both.map((t, k) => {
+    const r = results[k];
+    return {
+      target: t.name,
+      profile,
+      reqPerSec: r.requests / (r.duration_us / 1e6),
+      p50Ms: r.p50_us / 1000,
+      p99Ms: r.p99_us / 1000,
+      requests: r.requests,
+      errors: r.errors,
+      workerCpuUs: perRequest(2 * k, r),
+      proxyCpuUs: t.pids.proxy ? perRequest(2 * k + 1, r) : Number.NaN,
+      originCpuUs: Number.NaN,
+    };
+  });
+}
+
+/** The mean of one target's measurements in one ABBA block. */
+function meanRow(rows) {
+  const mean = (k) => rows.reduce((sum, r) => sum + r[k], 0) / rows.length;
+  const errors = {};
+  for (const r of rows) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
+  return {
+    ...rows[0],
+    reqPerSec: mean("reqPerSec"),
+    p50Ms: mean("p50Ms"),
+    p99Ms: mean("p99Ms"),
+    requests: mean("requests") * rows.length,
+    errors,
+    workerCpuUs: mean("workerCpuUs"),
+    proxyCpuUs: mean("proxyCpuUs"),
+    originCpuUs: mean("originCpuUs"),
+  };
+}
+
 let origin;
 
 async function main() {
@@ -358,20 +435,35 @@ async function main() {
   console.log(
     `wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up + ${DURATION} s per target, ${ROUNDS} rounds per profile, ` +
       `${cpus().length} CPUs${PIN ? `, servers on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU}, origin on CPU ${ORIGIN_CPU}` : ""}, node ${process.version}, ` +
-      `runtime ${RUNTIME}, origin ${ORIGIN}, gates ${GATES.map((g) => `${g.name}=${g.entry.slice(root.length + 1)}`).join(" ")}, ` +
+      `runtime ${RUNTIME}, origin ${ORIGIN}, gates ${GATES.map((g) => `${g.name}=${relative(root, g.entry)}`).join(" ")}, ` +
       `load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
   );
+  // The first seconds of load find V8 still compiling and caches cold: every target first
+  // gets INITIAL_WARMUP seconds of each profile, unmeasured.
+  for (const t of targets) for (const profile of PROFILES) await runWrk(`${t.url}/`, profile, INITIAL_WARMUP);
+  const bare = targets[0];
   const rounds = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const profile of PROFILES) {
-      // Interleaved: who goes first rotates with the round, and the order flips every other round.
-      const rotated = targets.map((_, i) => targets[(i + round) % targets.length]);
-      const order = round % 2 === 0 ? rotated : rotated.reverse();
+      // Each target is measured against the bare worker in an ABBA block (bare, target,
+      // target, bare; flipped every other round), so every pair is adjacent in time and a
+      // linear drift of the machine cancels; the order of the targets rotates with the round.
+      const gates = targets.slice(1);
+      const rotated = gates.map((_, i) => gates[(i + round) % gates.length]);
       const rows = {};
-      for (const t of order) rows[t.name] = await measure(t, profile);
-      const b = rows.bare;
+      const bares = {};
+      for (const t of rotated) {
+        const seen = [];
+        if (PAIRING === "concurrent") seen.push(...(await measurePair(bare, t, profile)));
+        else
+          for (const x of round % 2 === 0 ? [bare, t, t, bare] : [t, bare, bare, t])
+            seen.push(await measure(x, profile));
+        rows[t.name] = meanRow(seen.filter((r) => r.target === t.name));
+        bares[t.name] = meanRow(seen.filter((r) => r.target === "bare"));
+      }
       for (const { name } of GATES) {
         const g = rows[name];
+        const b = bares[name];
         const r = {
           round,
           profile,
@@ -387,6 +479,12 @@ async function main() {
           throughput: g.reqPerSec / b.reqPerSec,
           p99: g.p99Ms / b.p99Ms,
         };
+        const f = rows[FLOOR];
+        if (f && name !== FLOOR) {
+          r.floorDiffUs = g.workerCpuUs - f.workerCpuUs;
+          r.floorRatio = g.workerCpuUs / f.workerCpuUs;
+          r.floorNormRatio = g.workerCpuUs / g.proxyCpuUs / (f.workerCpuUs / f.proxyCpuUs);
+        }
         rounds.push(r);
         console.log(
           `#${round} ${profile.padEnd(5)} ${name}: worker CPU bare ${b.workerCpuUs.toFixed(0)} ${name} ${g.workerCpuUs.toFixed(0)} µs/req ` +
@@ -430,6 +528,12 @@ async function main() {
         throughput: (r) => r.throughput,
         p99: (r) => r.p99,
       };
+      const againstFloor = rs.length > 0 && rs[0].floorRatio !== undefined;
+      if (againstFloor) {
+        keys.floorDiffUs = (r) => r.floorDiffUs;
+        keys.floorRatio = (r) => r.floorRatio;
+        keys.floorNormRatio = (r) => r.floorNormRatio;
+      }
       summary[`${name}/${profile}`] = Object.fromEntries(
         Object.entries(keys).map(([k, f]) => [k, { median: median(of(f)), values: of(f) }]),
       );
@@ -444,6 +548,12 @@ async function main() {
                 `    normalised by the proxy workerd: difference ${show("normDiffUs", 1)} µs, ratio ${show("normRatio", 3)}x`,
               ]),
           `    req/s ratio ${show("throughput", 3)}x, p99 ratio ${show("p99", 3)}x`,
+          ...(againstFloor
+            ? [
+                `    against ${FLOOR}: difference ${show("floorDiffUs", 1)} µs, ratio ${show("floorRatio", 3)}x` +
+                  (RUNTIME === "miniflare" ? "" : `, normalised ${show("floorNormRatio", 3)}x`),
+              ]
+            : []),
         ].join("\n"),
       );
     }

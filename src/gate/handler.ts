@@ -33,15 +33,15 @@ export async function gate(
   ctx: Pick<ExecutionContext, "waitUntil">,
   url: URL = new URL(request.url),
 ): Promise<Response> {
-  if (climbsAboveRoot(url.pathname)) return afterBody(request, invalidRequestPath());
+  // Each URL getter crosses into the runtime and makes a new string: read them once.
+  const path = url.pathname;
+  const query = url.search;
+  if (climbsAboveRoot(path)) return afterBody(request, invalidRequestPath());
   // Checked only when path or query has a `%` at all, so a clean URL pays two `includes`.
-  if (
-    (url.pathname.includes("%") && LONE_PERCENT.test(url.pathname)) ||
-    (url.search.includes("%") && LONE_PERCENT.test(url.search))
-  ) {
+  if ((path.includes("%") && LONE_PERCENT.test(path)) || (query.includes("%") && LONE_PERCENT.test(query))) {
     return afterBody(request, malformedRequestPath());
   }
-  const facts = factsOf(request, url.pathname);
+  const facts = factsOf(request, path);
   const config = readConfig(env);
   const policy = await getPolicy(env.POLICY, config.policyCacheMs);
   const options = {

@@ -5,8 +5,7 @@
 import type { Verdict } from "../decision";
 import { errorResponse } from "../errors";
 import type { CompiledPolicy } from "../policy/compile";
-
-const JSON_HEADERS = { "content-type": "application/json" } as const;
+import { withSetCookies } from "./proxy";
 
 /**
  * The 400 of SPEC section 3 for a path that climbs above the root under some reading. The
@@ -29,30 +28,44 @@ export function policyUnavailable(): Response {
 
 /** The 403 of SPEC section 4; the body is serialised once per policy. */
 export function blocked(policy: CompiledPolicy, verdict: Verdict): Response {
-  const headers = new Headers(JSON_HEADERS);
-  headers.set("x-region-gate-decision", "block");
-  headers.set("x-region-gate-region", verdict.region ?? "XX");
-  headers.set("x-region-gate-policy", policy.version);
-  if (policy.docsUrl) headers.set("link", `<${policy.docsUrl}>; rel="help"`);
+  // A plain object becomes the response's headers in one native step (see `originRequest`).
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "x-region-gate-decision": "block",
+    "x-region-gate-region": verdict.region ?? "XX",
+    "x-region-gate-policy": policy.version,
+  };
+  if (policy.docsUrl) headers.link = `<${policy.docsUrl}>; rel="help"`;
   return new Response(policy.blockBody, { status: 403, headers });
 }
 
 /**
  * Adds the decision's notice headers to the origin's response without reading its body.
  * `pass` and `out_of_scope` come back untouched; a 101 (WebSocket) is never rewrapped.
+ * Like the origin's request (`originRequest`), the new headers are a plain object built in
+ * JavaScript from one iteration of the origin's, not `set` calls on a copy; repeated
+ * `Set-Cookie` lines stay apart.
  */
 export function withNotice(response: Response, policy: CompiledPolicy, verdict: Verdict): Response {
-  if (verdict.decision === "pass" || verdict.decision === "out_of_scope" || response.status === 101) {
-    return response;
+  const decision = verdict.decision;
+  if (decision === "pass" || decision === "out_of_scope" || response.status === 101) return response;
+  const blockFrom = decision === "warn" ? verdict.window?.blockFrom : null;
+  const sunset = blockFrom != null && Number.isFinite(blockFrom) ? new Date(blockFrom).toUTCString() : null;
+  const headers: Record<string, string> = {};
+  let cookies: string[] | null = null;
+  for (const [name, value] of response.headers) {
+    if (name === "set-cookie") cookies = [...(cookies ?? []), value];
+    else headers[name] = value;
   }
-  const out = new Response(response.body, response);
-  out.headers.set("x-region-gate-decision", verdict.decision);
-  if (verdict.decision === "warn") {
-    const blockFrom = verdict.window?.blockFrom;
-    if (blockFrom != null && Number.isFinite(blockFrom)) {
-      out.headers.set("sunset", new Date(blockFrom).toUTCString());
-    }
-    if (policy.docsUrl) out.headers.append("link", `<${policy.docsUrl}>; rel="sunset"`);
+  headers["x-region-gate-decision"] = decision;
+  if (sunset !== null) headers.sunset = sunset;
+  if (decision === "warn" && policy.docsUrl) {
+    const link = `<${policy.docsUrl}>; rel="sunset"`;
+    headers.link = headers.link ? `${headers.link}, ${link}` : link;
   }
-  return out;
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: withSetCookies(headers, cookies),
+  });
 }

@@ -60,6 +60,8 @@ export interface TestOrigin {
  * - `/v1/silent`: reads the request, never answers;
  * - `/v1/slow-body?chunks=N&every=MS`: headers at once, then a chunk every MS ms;
  * - `/v1/redirect`: 302 to https://elsewhere.example/;
+ * - `/v1/cookies`: the `OriginRecord`, with two `Set-Cookie` lines and its own
+ *   `x-region-gate-decision` and `Sunset`;
  * - `/v1/ws` (Upgrade: websocket): echoes text frames back prefixed with `echo:`;
  * - anything else: JSON of the `OriginRecord`, written after the body was read and hashed.
  */
@@ -187,6 +189,18 @@ const routes: Record<string, (args: RouteArgs) => Promise<void>> = {
       res.write(`chunk ${i}\n`);
     }
     res.end();
+  },
+  "/v1/cookies": async ({ res, record, bodyRead }) => {
+    await bodyRead;
+    // Two Set-Cookie lines, and headers whose names the gate sets on a rewrapped answer.
+    res.writeHead(200, [
+      ["content-type", "application/json"],
+      ["set-cookie", "a=1; Path=/"],
+      ["set-cookie", "b=2; Path=/"],
+      ["x-region-gate-decision", "forged-by-origin"],
+      ["sunset", "Thu, 01 Jan 2099 00:00:00 GMT"],
+    ]);
+    res.end(JSON.stringify(record));
   },
   "/v1/redirect": async ({ res, bodyRead }) => {
     await bodyRead;

@@ -159,3 +159,51 @@ describe("headers that name another path or host (SPEC section 5)", () => {
     });
   });
 });
+
+describe("repeated header lines (SPEC section 5: the request as the client sent it)", () => {
+  interface Answer {
+    status: number;
+    rawHeaders: string[];
+    body: string;
+  }
+  /** node:http with headers as raw lines, so a name can repeat (Node then adds no Host of its own). */
+  function lines(path: string, headers: string[]): Promise<Answer> {
+    const url = new URL(path, gate.url);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(url, { headers: ["Host", url.host, ...headers] }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+  const valuesOf = (raw: string[], name: string) =>
+    raw.filter((_, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === name);
+  const VE = JSON.stringify({ country: "VE" });
+
+  test("Set-Cookie lines stay apart both ways; a warned answer gets the gate's notice headers in place of the origin's", async () => {
+    const res = await lines("/v1/cookies", ["Set-Cookie", "x=1", "Set-Cookie", "y=2", "MF-CF-Blob", VE]);
+    expect(res.status, res.body).toBe(200);
+    const seen = JSON.parse(res.body) as OriginRecord;
+    expect(valuesOf(seen.rawHeaders, "set-cookie")).toEqual(["x=1", "y=2"]);
+    expect(valuesOf(res.rawHeaders, "set-cookie")).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+    expect(valuesOf(res.rawHeaders, "x-region-gate-decision")).toEqual(["warn"]);
+    const sunset = valuesOf(res.rawHeaders, "sunset");
+    expect(sunset).toHaveLength(1);
+    expect(sunset[0]).not.toContain("2099");
+    expect(Date.parse(sunset[0] ?? "")).toBeGreaterThan(Date.now());
+    expect(valuesOf(res.rawHeaders, "link").join(", ")).toContain('rel="sunset"');
+  });
+
+  test("a passed answer comes back as the origin sent it", async () => {
+    const res = await lines("/v1/cookies", ["MF-CF-Blob", JP]);
+    expect(res.status, res.body).toBe(200);
+    expect(valuesOf(res.rawHeaders, "set-cookie")).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+    expect(valuesOf(res.rawHeaders, "sunset")).toEqual(["Thu, 01 Jan 2099 00:00:00 GMT"]);
+  });
+});

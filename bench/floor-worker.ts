@@ -1,0 +1,32 @@
+/**
+ * A second reference for the gate benchmark: a Worker that does the forwarding half of
+ * SPEC section 5 and keeps the origin timeout, with nothing else: the client's headers
+ * copied, the eight headers the gate sets for the origin (`X-Forwarded-For`,
+ * `X-Forwarded-Host`, `X-Forwarded-Proto`, `CF-IPCountry` and four `x-region-gate-*`) with
+ * fixed values, and ORIGIN_TIMEOUT_MS on the wait for response headers. No policy, no
+ * decision, no filtering, no `request.cf`. The gate minus this worker is the cost of
+ * judging a request; this worker minus the bare one is the cost of forwarding it as the
+ * SPEC asks (bench/README.md, "Hot path, round 4").
+ */
+export default {
+  fetch(request: Request, env: { ORIGIN_URL: string }): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/__bench/stats") return Promise.resolve(Response.json({ kvReads: 0 }));
+    const headers: Record<string, string> = Object.fromEntries(request.headers);
+    headers["x-forwarded-for"] = request.headers.get("cf-connecting-ip") ?? "127.0.0.1";
+    headers["x-forwarded-host"] = url.host;
+    headers["x-forwarded-proto"] = url.protocol.slice(0, -1);
+    headers["cf-ipcountry"] = "JP";
+    headers["x-region-gate-decision"] = "pass";
+    headers["x-region-gate-country"] = "JP";
+    headers["x-region-gate-region"] = "JP";
+    headers["x-region-gate-policy"] = "2026-11-25.1";
+    return fetch(new URL(url.pathname + url.search, env.ORIGIN_URL), {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(30_000),
+    });
+  },
+};

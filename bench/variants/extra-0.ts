@@ -1,0 +1,3 @@
+import { extraHeadersWorker } from "./extra-headers";
+
+export default extraHeadersWorker(0, false);
