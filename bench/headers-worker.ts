@@ -10,7 +10,7 @@ import { type ForwardOptions, originRequest } from "../src/gate/proxy";
 
 const TARGET = "http://origin.bench/v1/chat/completions?n=1";
 const verdict = { decision: "pass", country: "JP", region: "JP" } as Verdict;
-const options: ForwardOptions = { originUrl: null, timeoutMs: 30000, policyVersion: "2026-11-25.1" };
+const options: ForwardOptions = { originBase: null, timeoutMs: 30000, policyVersion: "2026-11-25.1" };
 const HOP = new Set([
   "connection",
   "keep-alive",

@@ -43,7 +43,13 @@ const originUrl = v.pipe(
     (raw) => raw === "" || URL.canParse(raw),
     "is not an absolute URL (e.g. https://api.internal.example); unset it for route mode",
   ),
-  v.transform((raw) => (raw === "" ? null : new URL(raw))),
+  // What the gate needs of it: origin and base path without a trailing slash, worked out
+  // once per isolate rather than on every forwarded request.
+  v.transform((raw) => {
+    if (raw === "") return null;
+    const url = new URL(raw);
+    return `${url.origin}${url.pathname.replace(/\/$/, "")}`;
+  }),
 );
 
 /** A secret (`wrangler secret put NAME`): optional, unset and empty alike mean "not set". */
@@ -74,7 +80,7 @@ const VARS = v.object({
 const CONFIG = v.pipe(
   VARS,
   v.transform((vars) => ({
-    originUrl: vars.ORIGIN_URL,
+    originBase: vars.ORIGIN_URL,
     policyCacheMs: vars.POLICY_CACHE_SECONDS * 1000,
     failOpen: vars.FAIL_MODE === "open",
     originTimeoutMs: vars.ORIGIN_TIMEOUT_MS,

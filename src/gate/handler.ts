@@ -33,7 +33,7 @@ export async function gate(
   ctx: Pick<ExecutionContext, "waitUntil">,
   url: URL = new URL(request.url),
 ): Promise<Response> {
-  // Each URL getter crosses into the runtime and makes a new string: read them once.
+  // Each URL getter crosses into the runtime and makes a new string: read them once here.
   const path = url.pathname;
   const query = url.search;
   if (climbsAboveRoot(path)) return afterBody(request, invalidRequestPath());
@@ -45,7 +45,7 @@ export async function gate(
   const config = readConfig(env);
   const policy = await getPolicy(env.POLICY, config.policyCacheMs);
   const options = {
-    originUrl: config.originUrl,
+    originBase: config.originBase,
     timeoutMs: config.originTimeoutMs,
     authSecret: env.ORIGIN_AUTH_SECRET,
     policyVersion: policy?.version ?? null,

@@ -43,7 +43,8 @@ const REMOVED: ReadonlySet<string> = new Set([
 const ADDRESS_ALIASES: ReadonlySet<string> = new Set(["true-client-ip", "x-real-ip"]);
 
 export interface ForwardOptions {
-  originUrl: URL | null;
+  /** `ORIGIN_URL`'s origin and base path (no trailing slash), or null in route mode. */
+  originBase: string | null;
   timeoutMs: number;
   authSecret?: string;
   policyVersion: string | null;
@@ -104,7 +105,7 @@ export function originRequest(
   const listed = connection ? new Set(connection.split(",").map((h) => h.trim().toLowerCase())) : null;
   const ip = facts.ip?.trim() || null;
   const headers: Record<string, string> = {};
-  let cookies: string[] | null = null;
+  const cookies: string[] = [];
   for (const [name, value] of client) {
     if (name.startsWith("x-region-gate-") || SET_BY_GATE.has(name)) continue;
     if (REMOVED.has(name) || (listed?.has(name) && !vouched(name))) {
@@ -115,7 +116,7 @@ export function originRequest(
       if (ip) headers[name] = ip;
       continue;
     } else if (name === "set-cookie") {
-      cookies = [...(cookies ?? []), value];
+      cookies.push(value);
       continue;
     }
     headers[name] = value;
@@ -151,8 +152,8 @@ export function originRequest(
  * `headers` as they are, or, with more than one `Set-Cookie` line, as a `Headers` that keeps
  * each line apart (an object would join them into one, which a cookie's own commas break).
  */
-export function withSetCookies(headers: Record<string, string>, cookies: string[] | null): HeadersInit {
-  if (cookies === null) return headers;
+export function withSetCookies(headers: Record<string, string>, cookies: readonly string[]): HeadersInit {
+  if (cookies.length === 0) return headers;
   if (cookies.length === 1) {
     headers["set-cookie"] = cookies[0] as string;
     return headers;
@@ -167,20 +168,9 @@ function isWebSocket(headers: Headers): boolean {
 }
 
 /** The URL the origin serves: `ORIGIN_URL`'s scheme and host (and base path) with the client's path and query. */
-export function originTarget(incoming: URL, originUrl: URL | null): string {
-  if (originUrl === null) return incoming.href;
-  return `${originPrefix(originUrl)}${incoming.pathname}${incoming.search}`;
-}
-
-/** `ORIGIN_URL`'s origin and base path without its trailing slash, worked out once per URL. */
-const prefixes = new WeakMap<URL, string>();
-function originPrefix(originUrl: URL): string {
-  let prefix = prefixes.get(originUrl);
-  if (prefix === undefined) {
-    prefix = `${originUrl.origin}${originUrl.pathname.replace(/\/$/, "")}`;
-    prefixes.set(originUrl, prefix);
-  }
-  return prefix;
+export function originTarget(incoming: URL, originBase: string | null): string {
+  if (originBase === null) return incoming.href;
+  return `${originBase}${incoming.pathname}${incoming.search}`;
 }
 
 /**
@@ -201,7 +191,7 @@ export async function forward(
 ): Promise<Response> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
-    const target = originTarget(url, options.originUrl);
+    const target = originTarget(url, options.originBase);
     return await fetch(originRequest(request, target, url, verdict, facts, options, signal));
   } catch (e) {
     if (signal.aborted) {

@@ -52,9 +52,9 @@ export function withNotice(response: Response, policy: CompiledPolicy, verdict: 
   const blockFrom = decision === "warn" ? verdict.window?.blockFrom : null;
   const sunset = blockFrom != null && Number.isFinite(blockFrom) ? new Date(blockFrom).toUTCString() : null;
   const headers: Record<string, string> = {};
-  let cookies: string[] | null = null;
+  const cookies: string[] = [];
   for (const [name, value] of response.headers) {
-    if (name === "set-cookie") cookies = [...(cookies ?? []), value];
+    if (name === "set-cookie") cookies.push(value);
     else headers[name] = value;
   }
   headers["x-region-gate-decision"] = decision;

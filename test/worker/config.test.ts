@@ -128,7 +128,7 @@ describe("one schema for every var", () => {
   it("reads unset vars as wrangler.toml's defaults, and optional secrets as absent", () => {
     const bare = { POLICY: env.POLICY, EXPOSURE: env.EXPOSURE } as GateEnv;
     expect(readConfig(bare)).toEqual({
-      originUrl: null,
+      originBase: null,
       policyCacheMs: 30_000,
       failOpen: false,
       originTimeoutMs: 30_000,
