@@ -306,6 +306,11 @@ async function measure(target, profile) {
   const r = await runWrk(url, profile, DURATION);
   const after = pids.map(cpuSeconds);
   const [worker, proxy, originCpu] = pids.map((_, i) => ((after[i] - before[i]) * 1e6) / r.requests);
+  return rowOf(target, profile, r, { worker, proxy, origin: originCpu });
+}
+
+/** One measurement: wrk's figures and the CPU per request of the target's processes. */
+function rowOf(target, profile, r, cpu) {
   return {
     target: target.name,
     profile,
@@ -314,9 +319,9 @@ async function measure(target, profile) {
     p99Ms: r.p99_us / 1000,
     requests: r.requests,
     errors: r.errors,
-    workerCpuUs: worker,
-    proxyCpuUs: target.pids.proxy ? proxy : Number.NaN,
-    originCpuUs: originCpu,
+    workerCpuUs: cpu.worker,
+    proxyCpuUs: target.pids.proxy ? cpu.proxy : Number.NaN,
+    originCpuUs: cpu.origin,
   };
 }
 
@@ -336,18 +341,8 @@ async function measurePair(bare, target, profile) {
   const perRequest = (i, r) => ((after[i] - before[i]) * 1e6) / r.requests;
   return both.map((t, k) => {
     const r = results[k];
-    return {
-      target: t.name,
-      profile,
-      reqPerSec: r.requests / (r.duration_us / 1e6),
-      p50Ms: r.p50_us / 1000,
-      p99Ms: r.p99_us / 1000,
-      requests: r.requests,
-      errors: r.errors,
-      workerCpuUs: perRequest(2 * k, r),
-      proxyCpuUs: t.pids.proxy ? perRequest(2 * k + 1, r) : Number.NaN,
-      originCpuUs: Number.NaN,
-    };
+    const worker = perRequest(2 * k, r);
+    return rowOf(t, profile, r, { worker, proxy: perRequest(2 * k + 1, r), origin: Number.NaN });
   });
 }
 
