@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { kCurrentWorker } from "miniflare";
 import { defineConfig } from "vitest/config";
-import { isolatedWranglerConfig } from "./test/fixtures/wrangler-config.ts";
+import { isolatedWranglerConfig } from "./scripts/wrangler-config.mjs";
 
 /**
  * Four suites: `unit` (pure code in Node: schema, decision, CIDR), `worker` (inside
@@ -24,11 +25,18 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest({
-            main: "./src/index.ts",
-            // Not ./wrangler.toml itself: wrangler would load the .dev.vars beside it.
-            wrangler: { configPath: isolatedWranglerConfig("wrangler.toml", ".tmp/vitest") },
+            // Both planes in one test worker: the gate's entry, the control plane's as the
+            // entrypoint its CONTROL binding names, and the ledger's class (test/worker/planes-entry.ts says why).
+            main: "./test/worker/planes-entry.ts",
+            // The control plane's bindings (KV, the Durable Object and its migration); the gate's
+            // vars are set below. Not the config itself: wrangler would load the .dev.vars beside it.
+            wrangler: { configPath: isolatedWranglerConfig("wrangler.control.toml", ".tmp/vitest") },
             miniflare: {
+              serviceBindings: { CONTROL: { name: kCurrentWorker, entrypoint: "Control" } },
               bindings: {
+                FAIL_MODE: "closed",
+                ORIGIN_TIMEOUT_MS: "30000",
+                EXPOSURE_FLUSH_SECONDS: "5",
                 ADMIN_TOKEN: "test-admin-token-0123456789",
                 IDENTITY_SALT: "test-identity-salt",
                 ORIGIN_URL: "http://origin.test",

@@ -5,9 +5,10 @@
  *
  *   node bench/decision-bench.mjs      (bundles this file with esbuild, then runs it)
  */
-import { decide, type RequestFacts } from "../src/decision";
+
 import { type Cidr, parseCidr, parseIp } from "../src/policy/cidr";
 import { compilePolicy } from "../src/policy/compile";
+import { decide, type RequestFacts } from "../src/policy/decision";
 import { ISO_3166_1, ISO_3166_2 } from "../src/policy/iso-codes";
 import { validatePolicy } from "../src/policy/validate";
 

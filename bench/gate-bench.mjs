@@ -283,6 +283,21 @@ function miniflareServe(what, config, entry, port, vars, kv) {
   ]);
 }
 
+/**
+ * The gate's config for a one-Worker benchmark: wrangler.toml with the ledger's class
+ * defined by the benchmarked script itself (bench/gate-worker.mjs exports it) instead of
+ * bound from region-gate-control, and without the CONTROL binding (no admin traffic here).
+ */
+function gateConfig() {
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, "src", "gate", "index.ts"))}`)
+    .replace(/^script_name\s*=.*\n/m, "")
+    .replace(/^\[\[services\]\]\n(?:[a-z_]+\s*=.*\n)*/m, "");
+  const file = join(out, "gate.toml");
+  writeFileSync(file, `${toml}\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["ExposureLedger"]\n`);
+  return file;
+}
+
 /** The `[vars]` of a wrangler.toml (flat `KEY = "value"` lines). */
 function tomlVars(toml) {
   const section = toml.match(/^\[vars\]\n([^[]*)/m)?.[1] ?? "";
@@ -408,7 +423,7 @@ async function main() {
     ...GATES.map((g, i) => ({
       name: g.name,
       port: BASE_PORT + 3 + 2 * i,
-      config: g.bare ? bareConfig() : join(root, "wrangler.toml"),
+      config: g.bare ? bareConfig() : gateConfig(),
       entry: g.entry,
       kv: !g.bare,
       vars: g.bare

@@ -1,6 +1,6 @@
 /**
  * The pieces bench scripts share with the tests, so that a benchmark runs the same gate,
- * origin and decision code as `npm test` (test/e2e/harness.ts, src/decision.ts, ...).
+ * origin and decision code as `npm test` (test/e2e/harness.ts, src/policy/decision.ts, ...).
  * Node 20 cannot import TypeScript, so esbuild bundles them once per run into
  * `.tmp/bench/`: two levels below the root, like test/e2e, so that the harness's paths
  * (`dist/index.js`, the build's working directory), relative to its own file, still hold.
@@ -42,7 +42,7 @@ export function loadHarness() {
 export function loadCore() {
   return bundle(
     "core",
-    'export { climbsAboveRoot, decide } from "./src/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/validate.ts";',
+    'export { climbsAboveRoot, decide } from "./src/policy/decision.ts"; export { compilePolicy } from "./src/policy/compile.ts"; export { validatePolicy } from "./src/policy/validate.ts";',
     "neutral",
   );
 }

@@ -4,9 +4,10 @@
  * runtime included) without network noise. `previous` is the way before issue 11, kept
  * here only as the baseline.
  */
-import type { Verdict } from "../src/decision";
-import { factsOf } from "../src/facts";
+
 import { type ForwardOptions, originRequest } from "../src/gate/proxy";
+import type { Verdict } from "../src/policy/decision";
+import { factsOf } from "../src/policy/facts";
 
 const TARGET = "http://origin.bench/v1/chat/completions?n=1";
 const verdict = { decision: "pass", country: "JP", region: "JP" } as Verdict;

@@ -322,7 +322,7 @@ try {
   origin.close();
 }
 
-/** The ledger's region → shard map (FNV-1a mod 16), as in src/ledger/model.ts. */
+/** The ledger's region → shard map (FNV-1a mod 16), as in src/exposure/model.ts. */
 function shardOfRegion(region) {
   let h = 0x811c9dc5;
   for (let i = 0; i < region.length; i++) {

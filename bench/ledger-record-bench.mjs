@@ -17,8 +17,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, ".tmp", "bench", "ledger-record.mjs");
 await build({
   stdin: {
-    contents: `export { recordExposure, exposureStats } from "./src/ledger/recorder.ts";
-      export { factsOf } from "./src/facts.ts";
+    contents: `export { recordExposure, exposureStats } from "./src/gate/recorder.ts";
+      export { factsOf } from "./src/policy/facts.ts";
       export { compilePolicy } from "./src/policy/compile.ts";
       export { validatePolicy } from "./src/policy/validate.ts";`,
     resolveDir: root,

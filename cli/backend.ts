@@ -1,15 +1,15 @@
 /**
  * Where policy commands read and write: wrangler KV (`--local` for the dev store,
  * otherwise the deployed namespace) or a deployed gate's admin API (`--url --token`).
- * Both give the same answers, because both end in `src/policy/write.ts` and `history.ts`.
+ * Both give the same answers, because both end in `src/store/write.ts` and `history.ts`.
  */
 import { userInfo } from "node:os";
-import { etagOf, sha256Hex } from "../src/policy/etag";
-import { type HistoryView, readHistory } from "../src/policy/history";
-import { historyKey, POLICY_KEY } from "../src/policy/keys";
-import { type ActiveMeta, asActiveMeta } from "../src/policy/meta";
 import type { PolicyDocument } from "../src/policy/schema";
-import { type Precondition, pushPolicy, rollbackPolicy, type WriteResult } from "../src/policy/write";
+import { etagOf, sha256Hex } from "../src/store/etag";
+import { type HistoryView, readHistory } from "../src/store/history";
+import { historyKey, POLICY_KEY } from "../src/store/keys";
+import { type ActiveMeta, asActiveMeta } from "../src/store/meta";
+import { type Precondition, pushPolicy, rollbackPolicy, type WriteResult } from "../src/store/write";
 import { HISTORY, WRITTEN } from "./answers";
 import { CliError, EXIT, usage } from "./errors";
 import type { CliIO } from "./io";

@@ -9,8 +9,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { POLICY_KEY } from "../src/policy/keys";
-import type { PolicyStorage } from "../src/policy/storage";
+import { POLICY_KEY } from "../src/store/keys";
+import type { PolicyStorage } from "../src/store/storage";
 import { CliError, EXIT } from "./errors";
 
 export interface WranglerTarget {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the gate under `wrangler dev` in front of the demo origin, with
- * examples/policy.json seeded into the local KV. Ctrl-C, SIGTERM or SIGHUP (to this script
+ * `npm start`: both Workers under one `wrangler dev` (the gate, wrangler.toml, on the port;
+ * the control plane, wrangler.control.toml, behind the gate's CONTROL binding) in front of
+ * the demo origin, with examples/policy.json seeded into the local KV. Ctrl-C, SIGTERM or SIGHUP (to this script
  * or to npm), or the end of the process that started it, stops everything it started.
  *
  * Env: GATE_PORT (8787), DEMO_ORIGIN_PORT (8788), INSPECTOR_PORT (wrangler's default),
@@ -14,6 +15,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo/origin.mjs";
 import { curlLines } from "./curl-lines.mjs";
+import { isolatedWranglerConfig } from "./wrangler-config.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const gatePort = Number(process.env.GATE_PORT ?? 8787);
@@ -98,10 +100,20 @@ console.log(`demo origin on ${originUrl}`);
 // wrangler runs in its own process group with everything it starts (its bundler, both
 // workerd processes), so stopping kills the whole tree; its stdin is not the terminal, so
 // Ctrl-C reaches this script, which stops the group.
-const devArgs = ["dev", "--var", `ORIGIN_URL:${originUrl}`, "--port", String(gatePort), "--ip", "127.0.0.1"];
+// Both configs run from copies in .tmp/dev with the dev secrets beside them: wrangler dev
+// gives `--env-file` to the first Worker only, and each Worker reads the `.dev.vars` beside
+// its own config. The first config gets the port; the service binding, the cross-script
+// Durable Object and the shared KV id resolve between the two in one process. The store
+// stays where the CLI's `--local` looks for it (.wrangler/state, or PERSIST_TO).
+const devDir = join(root, ".tmp", "dev");
+const configs = ["wrangler.toml", "wrangler.control.toml"].map((c) =>
+  isolatedWranglerConfig(join(root, c), devDir),
+);
+writeFileSync(join(devDir, ".dev.vars"), readFileSync(devVarsFile));
+const devArgs = ["dev", ...configs.flatMap((c) => ["-c", c])];
+devArgs.push("--var", `ORIGIN_URL:${originUrl}`, "--port", String(gatePort), "--ip", "127.0.0.1");
+devArgs.push("--persist-to", persistTo ?? join(root, ".wrangler", "state"));
 if (inspectorPort) devArgs.push("--inspector-port", inspectorPort);
-if (persistTo) devArgs.push("--persist-to", persistTo);
-if (devVarsFile !== defaultDevVars) devArgs.push("--env-file", devVarsFile);
 devArgs.push("--show-interactive-dev-session=false");
 const dev = spawn(wranglerBin, devArgs, {
   cwd: root,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Regenerates src/dashboard/world.ts: every country of Natural Earth (the `world-atlas`
+ * Regenerates src/control/dashboard/world.ts: every country of Natural Earth (the `world-atlas`
  * package, 1:110m) projected once here with d3-geo's Natural Earth projection into SVG
  * path strings on integer coordinates, keyed by ISO 3166-1 alpha-2 (world-atlas uses the
  * numeric codes; `iso-3166` maps them). Countries too small for 1:110m (SG, HK, MO, MT, …)
@@ -126,6 +126,6 @@ export const SMALL: ReadonlySet<string> = new Set(${JSON.stringify(small.join(",
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  writeFileSync(new URL("../src/dashboard/world.ts", import.meta.url), renderWorldModule());
-  console.log("wrote src/dashboard/world.ts");
+  writeFileSync(new URL("../src/control/dashboard/world.ts", import.meta.url), renderWorldModule());
+  console.log("wrote src/control/dashboard/world.ts");
 }

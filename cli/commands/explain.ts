@@ -1,9 +1,10 @@
 /**
- * `region-gate explain`: the decision for a case, by the gate's own code (`src/explain.ts`
+ * `region-gate explain`: the decision for a case, by the gate's own code (`src/policy/explain.ts`
  * and `decide`), with the active policy or a policy file.
  */
-import { type Explanation, explainCase, parseExplainQuery } from "../../src/explain";
+
 import { compilePolicy } from "../../src/policy/compile";
+import { type Explanation, explainCase, parseExplainQuery } from "../../src/policy/explain";
 import { parsePolicy } from "../../src/policy/parse";
 import { policyBackend, STORE_OPTIONS, storeHelp } from "../backend";
 import { command } from "../command";

@@ -5,8 +5,9 @@
  * `id,fingerprint` lines), so a provider joins the ledger to its own customer records
  * without sending keys anywhere.
  */
-import { fingerprint } from "../../src/fingerprint";
-import { csvField } from "../../src/ledger/csv";
+
+import { csvField } from "../../src/control/ledger/csv";
+import { fingerprint } from "../../src/platform/fingerprint";
 import { command } from "../command";
 import { CliError, EXIT, usage } from "../errors";
 

@@ -2,13 +2,13 @@
  * `region-gate exposure notices`: one notice per customer from the gate's
  * `/exposure/notices`, following its pages. Printed as Markdown, CSV or JSON, or with
  * `--out DIR` written as one Markdown file per customer plus `index.csv` for a
- * mail-merge tool. Rendering is the worker's own code (src/ledger/notice-render.ts), so
+ * mail-merge tool. Rendering is the worker's own code (src/control/notices/notice-render.ts), so
  * the files say exactly what the route's `format=md` says.
  */
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { csvField, identityText } from "../../src/ledger/csv";
+import { csvField, identityText } from "../../src/control/ledger/csv";
 import {
   DEFAULT_TEMPLATE,
   type NoticeContext,
@@ -16,8 +16,8 @@ import {
   PLACEHOLDERS,
   renderNotice,
   unknownPlaceholders,
-} from "../../src/ledger/notice-render";
-import type { Notice } from "../../src/ledger/notices";
+} from "../../src/control/notices/notice-render";
+import type { Notice } from "../../src/control/notices/notices";
 import { NOTICES } from "../answers";
 import { adminClient } from "../backend";
 import { command } from "../command";

@@ -2,12 +2,12 @@
  * `region-gate policy validate|push|show|diff|history|rollback`.
  */
 
-import { parseInstant } from "../../src/explain";
 import { diffPolicies, isoTime } from "../../src/policy/diff";
-import { canonicalPolicy, documentSha } from "../../src/policy/etag";
-import { activeAt } from "../../src/policy/history";
+import { parseInstant } from "../../src/policy/explain";
 import { parsePolicy } from "../../src/policy/parse";
 import type { PolicyDocument } from "../../src/policy/schema";
+import { canonicalPolicy, documentSha } from "../../src/store/etag";
+import { activeAt } from "../../src/store/history";
 import { type PolicyBackend, policyBackend, STORE_OPTIONS, storeHelp, writeFailed } from "../backend";
 import { command } from "../command";
 import { CliError, EXIT, usage } from "../errors";

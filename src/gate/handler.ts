@@ -1,14 +1,15 @@
 /**
  * The request path: policy → decision → 403 or stream through to the origin.
  */
-import { type GateEnv, readConfig } from "../config";
-import { climbsAboveRoot } from "../decision";
-import { factsOf, judge } from "../facts";
-import { isLedgerDecision } from "../ledger/decisions";
-import { recordExposure } from "../ledger/recorder";
-import { getPolicy } from "../policy/store";
+
+import { type GateEnv, readConfig } from "../platform/config";
+import { climbsAboveRoot } from "../policy/decision";
+import { factsOf, judge } from "../policy/facts";
+import { isLedgerDecision } from "../policy/ledger-decisions";
+import { getPolicy } from "../store/store";
 import { afterBody } from "./drain";
 import { forward } from "./proxy";
+import { recordExposure } from "./recorder";
 import {
   blocked,
   invalidRequestPath,

@@ -4,10 +4,11 @@
  * gate vouches for set, redirects returned rather than followed, WebSocket upgrades
  * passed through.
  */
-import type { Verdict } from "../decision";
-import { errorResponse } from "../errors";
-import type { Facts } from "../facts";
-import { log } from "../log";
+
+import { errorResponse } from "../platform/errors";
+import { log } from "../platform/log";
+import type { Verdict } from "../policy/decision";
+import type { Facts } from "../policy/facts";
 
 /**
  * Client headers that never reach the origin as sent, lower case: RFC 9110 section 7.6.1

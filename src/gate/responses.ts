@@ -2,9 +2,10 @@
  * Every answer the gate gives itself (SPEC section 4): one JSON error shape, and the
  * notice headers added to the origin's response.
  */
-import type { Verdict } from "../decision";
-import { errorResponse } from "../errors";
+
+import { errorResponse } from "../platform/errors";
 import type { CompiledPolicy } from "../policy/compile";
+import type { Verdict } from "../policy/decision";
 import { withSetCookies } from "./proxy";
 
 /**

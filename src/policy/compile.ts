@@ -2,7 +2,7 @@
  * Turns a validated policy into lookup structures once per KV read, so that each
  * request costs a few Set/Map lookups and number comparisons.
  */
-import { ERRORS, errorBody } from "../errors";
+import { ERRORS, errorBody } from "../platform/errors";
 import { type Cidr, parseCidr } from "./cidr";
 import { buildCidrIndex, type CidrIndex } from "./cidr-index";
 import type { PolicyDocument } from "./schema";

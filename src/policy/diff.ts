@@ -4,8 +4,9 @@
  * moved, and the effect per region, computed with the gate's own `decide`:
  * "CN: warn → block on 2024-07-09T00:00:00Z (before: warn, block never)".
  */
-import { type Decision, decide } from "../decision";
+
 import { type CompiledPolicy, compilePolicy } from "./compile";
+import { type Decision, decide } from "./decision";
 import { ISO_3166_1 } from "./iso-codes";
 import type { PolicyDocument } from "./schema";
 

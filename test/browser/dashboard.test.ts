@@ -107,7 +107,13 @@ const shot = (name: string, p: Page = page, fullPage = true) =>
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   origin = await startOrigin();
-  gate = await startGate({ originUrl: origin.url, policy: null, bindings: { EXPOSURE_FLUSH_SECONDS: "1" } });
+  // POLICY_CACHE_SECONDS=0: the gate's isolate reads each rollback at once (another Worker's
+  // isolate, the control plane's, made it; in production gates follow within the TTL).
+  gate = await startGate({
+    originUrl: origin.url,
+    policy: null,
+    bindings: { EXPOSURE_FLUSH_SECONDS: "1", POLICY_CACHE_SECONDS: "0" },
+  });
   await push(v1);
   await push(v2);
   await ledgerHolds(0);

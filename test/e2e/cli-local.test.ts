@@ -8,11 +8,10 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { canonicalPolicy } from "../../src/policy/etag";
+import { canonicalPolicy } from "../../src/store/etag";
 import { specPolicy } from "../fixtures/policies";
 import { policyFile, runBin } from "./cli-run";
-import { DIST_ENTRY } from "./global-setup";
-import { TEST_ADMIN_TOKEN, TEST_IDENTITY_SALT } from "./harness";
+import { planesOptions, TEST_ADMIN_TOKEN, TEST_IDENTITY_SALT } from "./harness";
 
 let store: string;
 let local: string[];
@@ -93,15 +92,9 @@ describe("policy commands on local KV through wrangler", () => {
 
   test("the gate opened on the same store serves the CLI's policy and history", async () => {
     const mf = new Miniflare({
-      modules: true,
-      scriptPath: DIST_ENTRY,
-      compatibilityDate: "2026-04-01",
-      // wrangler.toml's namespace id, under wrangler's --persist-to layout.
-      kvNamespaces: { POLICY: "00000000000000000000000000000000" },
+      ...planesOptions({ bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, IDENTITY_SALT: TEST_IDENTITY_SALT } }),
+      // wrangler's --persist-to layout.
       kvPersist: join(store, "v3", "kv"),
-      durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
-      bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, IDENTITY_SALT: TEST_IDENTITY_SALT },
-      cf: false,
     });
     try {
       const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };

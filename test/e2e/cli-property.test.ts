@@ -24,7 +24,9 @@ let exemptFingerprint: string;
 
 beforeAll(async () => {
   origin = await startOrigin();
-  gate = await startGate({ originUrl: origin.url, policy: null });
+  // The gate's isolate reads KV on every request: a push goes through the control plane,
+  // and another Worker's isolate would otherwise keep the previous policy for the cache TTL.
+  gate = await startGate({ originUrl: origin.url, policy: null, bindings: { POLICY_CACHE_SECONDS: "0" } });
   remote = { REGION_GATE_URL: gate.url, REGION_GATE_TOKEN: TEST_ADMIN_TOKEN };
   const fp = await runInProcess(["key", "fingerprint"], {
     input: "sk-exempt",

@@ -4,8 +4,8 @@
  * key fingerprint, with exit codes and output.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { fingerprint } from "../../src/fingerprint";
-import { canonicalPolicy } from "../../src/policy/etag";
+import { fingerprint } from "../../src/platform/fingerprint";
+import { canonicalPolicy } from "../../src/store/etag";
 import { specPolicy } from "../fixtures/policies";
 import { policyFile, runBin, runInProcess } from "./cli-run";
 import {

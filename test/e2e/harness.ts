@@ -20,7 +20,7 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Miniflare } from "miniflare";
-import { DIST_ENTRY } from "./global-setup";
+import { DIST_CONTROL, DIST_ENTRY } from "./global-setup";
 
 // ---------------------------------------------------------------- origin
 
@@ -307,28 +307,73 @@ export interface GateOptions {
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const TEST_IDENTITY_SALT = "test-identity-salt";
 
-/** Runs `dist/index.js` under miniflare on a free port of 127.0.0.1, with the policy seeded. */
-export async function startGate(options: GateOptions): Promise<TestGate> {
-  const mf = new Miniflare({
+/** wrangler.toml's (and wrangler.control.toml's) POLICY namespace id. */
+export const POLICY_NAMESPACE = "00000000000000000000000000000000";
+
+export interface PlanesOptions {
+  /** Vars and secrets of both Workers (each reads its own). */
+  bindings?: Record<string, string>;
+  /** The gate's route-mode upstream (see GateOptions). */
+  upstream?: string;
+}
+
+/**
+ * Miniflare options for the two built Workers as SPEC section 1 deploys them: the gate
+ * (`dist/gate/index.js`, first, so it gets the HTTP port) with its CONTROL service binding
+ * to the control plane (`dist/control/index.js`), which defines the ledger's Durable Object
+ * class that the gate binds by script name; one POLICY namespace for both. Shared options
+ * (host, port, persistence) go beside these.
+ */
+export function planesOptions(options: PlanesOptions = {}) {
+  const bindings = options.bindings ?? {};
+  const common = {
     modules: true,
-    scriptPath: DIST_ENTRY,
     compatibilityDate: "2026-04-01",
-    kvNamespaces: ["POLICY"],
-    durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
-    bindings: {
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      IDENTITY_SALT: TEST_IDENTITY_SALT,
-      POLICY_CACHE_SECONDS: "30",
-      FAIL_MODE: "closed",
-      ORIGIN_TIMEOUT_MS: "30000",
-      ...(options.originUrl ? { ORIGIN_URL: options.originUrl } : {}),
-      ...options.bindings,
-    },
+    kvNamespaces: { POLICY: POLICY_NAMESPACE },
+  };
+  return {
+    workers: [
+      {
+        ...common,
+        name: "region-gate",
+        scriptPath: DIST_ENTRY,
+        serviceBindings: { CONTROL: "region-gate-control" },
+        durableObjects: {
+          EXPOSURE: { className: "ExposureLedger", scriptName: "region-gate-control", useSQLite: true },
+        },
+        bindings,
+      },
+      {
+        ...common,
+        name: "region-gate-control",
+        scriptPath: DIST_CONTROL,
+        durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
+        bindings,
+      },
+    ],
     ...(options.upstream ? { upstream: options.upstream } : {}),
-    host: "127.0.0.1",
-    port: 0,
     // The placeholder cf object, never a download.
     cf: false,
+  };
+}
+
+/** Runs both built Workers under miniflare on a free port of 127.0.0.1, with the policy seeded. */
+export async function startGate(options: GateOptions): Promise<TestGate> {
+  const mf = new Miniflare({
+    ...planesOptions({
+      bindings: {
+        ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        IDENTITY_SALT: TEST_IDENTITY_SALT,
+        POLICY_CACHE_SECONDS: "30",
+        FAIL_MODE: "closed",
+        ORIGIN_TIMEOUT_MS: "30000",
+        ...(options.originUrl ? { ORIGIN_URL: options.originUrl } : {}),
+        ...options.bindings,
+      },
+      ...(options.upstream ? { upstream: options.upstream } : {}),
+    }),
+    host: "127.0.0.1",
+    port: 0,
   });
   const url = (await mf.ready).origin;
   const kv = (await mf.getKVNamespace("POLICY")) as unknown as PolicyKv; // see PolicyKv

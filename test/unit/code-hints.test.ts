@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseExplainQuery } from "../../src/explain";
 import { countryProblem, subdivisionProblem, suggestCountry } from "../../src/policy/code-hints";
+import { parseExplainQuery } from "../../src/policy/explain";
 
 const problemsOf = (q: Parameters<typeof parseExplainQuery>[0]) => {
   const r = parseExplainQuery(q, 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { climbsAboveRoot, decide, type RequestFacts, scopePaths } from "../../src/decision";
 import { compilePolicy } from "../../src/policy/compile";
+import { climbsAboveRoot, decide, type RequestFacts, scopePaths } from "../../src/policy/decision";
 import { specPolicy } from "../fixtures/policies";
 
 const policy = compilePolicy(specPolicy());

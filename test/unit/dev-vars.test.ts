@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { isolatedWranglerConfig } from "../fixtures/wrangler-config";
+import { isolatedWranglerConfig } from "../../scripts/wrangler-config.mjs";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "region-gate-devvars-"));
@@ -37,7 +37,7 @@ it("the copy describes the same worker: same main, bindings and vars", () => {
   copyFileSync(join(ROOT, "wrangler.toml"), plain);
   const a = unstable_getMiniflareWorkerOptions(copy);
   const b = unstable_getMiniflareWorkerOptions(plain);
-  expect(a.main).toBe(join(ROOT, "src", "index.ts"));
+  expect(a.main).toBe(join(ROOT, "src", "gate", "index.ts"));
   expect(a.workerOptions.kvNamespaces).toEqual(b.workerOptions.kvNamespaces);
   expect(a.workerOptions.durableObjects).toEqual(b.workerOptions.durableObjects);
   expect(bindingsOf(copy)).toEqual(bindingsOf(plain));

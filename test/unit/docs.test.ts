@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { curlLines } from "../../scripts/curl-lines.mjs";
-import { fingerprint } from "../../src/fingerprint";
+import { fingerprint } from "../../src/platform/fingerprint";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
@@ -58,8 +58,9 @@ describe("README and docs", () => {
     }
   });
 
-  it("README sections that wrangler.toml names exist", () => {
-    const named = [...read("wrangler.toml").matchAll(/README "([^"]+)"/g)].map((m) => m[1]);
+  it("README sections that the two wrangler configs name exist", () => {
+    const configs = read("wrangler.toml") + read("wrangler.control.toml");
+    const named = [...configs.matchAll(/README "([^"]+)"/g)].map((m) => m[1]);
     expect(named.length).toBeGreaterThan(0);
     const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
     for (const name of named) expect(headings).toContain(name);

@@ -1,9 +1,9 @@
 /**
- * The one error envelope (src/errors.ts): every code of the table renders the shape SPEC
+ * The one error envelope (src/platform/errors.ts): every code of the table renders the shape SPEC
  * sections 4 and 7 fix, with the status and `type` docs/operations.md documents.
  */
 import { describe, expect, it } from "vitest";
-import { ERRORS, type ErrorCode, errorBody, errorResponse } from "../../src/errors";
+import { ERRORS, type ErrorCode, errorBody, errorResponse } from "../../src/platform/errors";
 
 /** The documented rule: 401 authentication_error, 403 request_forbidden, 5xx server_error, else invalid_request_error. */
 const documentedType = (status: number) =>

@@ -5,7 +5,7 @@
  * from the compiled policy, so it checks `compilePolicy` + `decide` together.
  */
 import fc from "fast-check";
-import type { RequestFacts } from "../../src/decision";
+import type { RequestFacts } from "../../src/policy/decision";
 import { ISO_3166_1, ISO_3166_2 } from "../../src/policy/iso-codes";
 import type { PolicyDocument } from "../../src/policy/schema";
 

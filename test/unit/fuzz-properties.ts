@@ -5,8 +5,8 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { decide, type RequestFacts } from "../../src/decision";
 import { compilePolicy } from "../../src/policy/compile";
+import { decide, type RequestFacts } from "../../src/policy/decision";
 import { parseJsonStrict } from "../../src/policy/json";
 import { validatePolicy } from "../../src/policy/validate";
 import {

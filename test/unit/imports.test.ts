@@ -1,8 +1,10 @@
 /**
- * The worker's import graph (issue 10): nothing in src/ imports from outside src/ (the
- * CLI, scripts and tests depend on the worker's modules, never the other way round), and
- * no module of src/ reaches itself through its imports, type-only imports included. Read
- * from the source text: relative `import … from`, `export … from` and `import("…")`.
+ * The Workers' import graph: nothing in src/ imports from outside src/ (the CLI, scripts
+ * and tests depend on the Workers' modules, never the other way round); no module of src/
+ * reaches itself through its imports, type-only imports included; the layers of src/
+ * (README "Layout") are imported downwards only; and the data plane's entry reaches no
+ * module of the control plane and no package but valibot (SPEC section 1). Read from the
+ * source text: `import … from`, `export … from` and `import("…")`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -31,11 +33,18 @@ const files = sourceFiles(SRC);
 const outside: string[] = [];
 const unresolved: string[] = [];
 const graph = new Map<string, string[]>();
+/** Each file's package imports (`hono`, `jose/jwt/verify`, `cloudflare:workers`, ...). */
+const packages = new Map<string, string[]>();
 for (const file of files) {
   const deps: string[] = [];
+  const bare: string[] = [];
+  packages.set(file, bare);
   for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
     const specifier = (m[1] ?? m[2])!;
-    if (!specifier.startsWith(".")) continue;
+    if (!specifier.startsWith(".")) {
+      bare.push(specifier);
+      continue;
+    }
     const target = resolveSpecifier(file, specifier);
     const where = `${relative(SRC, file)} → ${specifier}`;
     if (target === null) unresolved.push(where);
@@ -80,6 +89,53 @@ function cycles(): string[][] {
   return found;
 }
 
+/**
+ * The layers of src/, lowest first. A module imports from its own folder or from a folder
+ * of a lower layer; folders of one layer never import each other (the gate and the control
+ * plane share only what lies below them).
+ */
+const LAYERS = [["platform"], ["policy"], ["store", "exposure"], ["gate", "control"]];
+
+/** The top folder of src/ a file is in ("gate", "policy", ...); "" for a file at the root. */
+const folderOf = (file: string) => {
+  const parts = relative(SRC, file).split("/");
+  return parts.length > 1 ? parts[0]! : "";
+};
+
+/** `from → to` for every import that is not downwards (or within a folder) in `layers`. */
+function layerViolations(edges: Map<string, string[]>, layers: string[][]): string[] {
+  const rank = (folder: string) => layers.findIndex((l) => l.includes(folder));
+  const bad: string[] = [];
+  for (const [from, deps] of edges) {
+    for (const to of deps) {
+      const a = folderOf(from);
+      const b = folderOf(to);
+      if (a === b) continue;
+      if (rank(a) < 0 || rank(b) < 0 || rank(b) >= rank(a))
+        bad.push(`${relative(SRC, from)} → ${relative(SRC, to)}`);
+    }
+  }
+  return bad;
+}
+
+/** Every file `entry` reaches through its imports, itself included. */
+function reach(edges: Map<string, string[]>, entry: string): Set<string> {
+  const seen = new Set<string>([entry]);
+  const todo = [entry];
+  while (todo.length > 0) {
+    for (const next of edges.get(todo.pop()!) ?? []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        todo.push(next);
+      }
+    }
+  }
+  return seen;
+}
+
+const GATE_ENTRY = join(SRC, "gate", "index.ts");
+const CONTROL_ENTRY = join(SRC, "control", "index.ts");
+
 describe("src/ import graph", () => {
   it("reads the whole tree", () => {
     expect(files.length).toBeGreaterThan(50);
@@ -93,5 +149,46 @@ describe("src/ import graph", () => {
 
   it("has no import cycle", () => {
     expect(cycles()).toEqual([]);
+  });
+  it("imports only downwards through the layers, and no file sits at the root of src/", () => {
+    expect(files.filter((f) => folderOf(f) === "").map((f) => relative(SRC, f))).toEqual([]);
+    expect(layerViolations(graph, LAYERS)).toEqual([]);
+  });
+
+  it("keeps every control-plane module and package out of the data plane's bundle", () => {
+    const reached = [...reach(graph, GATE_ENTRY)];
+    expect(reached.length).toBeGreaterThan(10);
+    expect(reached.filter((f) => folderOf(f) === "control").map((f) => relative(SRC, f))).toEqual([]);
+    const used = new Set(reached.flatMap((f) => packages.get(f) ?? []));
+    expect([...used].filter((p) => p !== "valibot")).toEqual([]);
+    // The control plane does reach its packages: the check above would see them.
+    const control = new Set([...reach(graph, CONTROL_ENTRY)].flatMap((f) => packages.get(f) ?? []));
+    expect([...control]).toEqual(expect.arrayContaining(["hono", "valibot"]));
+  });
+});
+
+describe("the layer and reach checks catch what they are for", () => {
+  const at = (path: string) => join(SRC, path);
+  it("flags an import upwards, between the two planes, and into an unknown folder", () => {
+    const edges = new Map([
+      [at("policy/decision.ts"), [at("store/store.ts"), at("platform/log.ts")]],
+      [at("gate/handler.ts"), [at("control/app.ts"), at("policy/decision.ts")]],
+      [at("store/store.ts"), [at("exposure/model.ts"), at("misc/x.ts")]],
+    ]);
+    expect(layerViolations(edges, LAYERS)).toEqual([
+      "policy/decision.ts → store/store.ts",
+      "gate/handler.ts → control/app.ts",
+      "store/store.ts → exposure/model.ts",
+      "store/store.ts → misc/x.ts",
+    ]);
+  });
+
+  it("follows imports through any depth", () => {
+    const edges = new Map([
+      [at("gate/index.ts"), [at("store/store.ts")]],
+      [at("store/store.ts"), [at("policy/parse.ts")]],
+      [at("policy/parse.ts"), [at("control/app.ts")]],
+    ]);
+    expect(reach(edges, at("gate/index.ts")).has(at("control/app.ts"))).toBe(true);
   });
 });

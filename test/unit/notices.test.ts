@@ -7,8 +7,8 @@ import {
   renderNotice,
   requestsText,
   unknownPlaceholders,
-} from "../../src/ledger/notice-render";
-import { buildNotices, type NoticeRow, nextStep } from "../../src/ledger/notices";
+} from "../../src/control/notices/notice-render";
+import { buildNotices, type NoticeRow, nextStep } from "../../src/control/notices/notices";
 import { compilePolicy } from "../../src/policy/compile";
 import { specPolicy } from "../fixtures/policies";
 

@@ -2,11 +2,11 @@ import { readFileSync } from "node:fs";
 import { iso31661 } from "iso-3166";
 import { describe, expect, it } from "vitest";
 import { buildWorld, renderWorldModule } from "../../scripts/gen-world-map.mjs";
-import { OUTLINES, POINTS, SMALL } from "../../src/dashboard/world";
+import { OUTLINES, POINTS, SMALL } from "../../src/control/dashboard/world";
 
-describe("world map geometry (src/dashboard/world.ts)", () => {
+describe("world map geometry (src/control/dashboard/world.ts)", () => {
   it("is what scripts/gen-world-map.mjs makes from the installed packages (run `npm run gen:map`)", () => {
-    const onDisk = readFileSync(new URL("../../src/dashboard/world.ts", import.meta.url), "utf8");
+    const onDisk = readFileSync(new URL("../../src/control/dashboard/world.ts", import.meta.url), "utf8");
     expect(onDisk).toBe(renderWorldModule());
   });
 

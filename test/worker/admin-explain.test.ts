@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSubdivisionCode } from "../../src/policy/codes";
-import { invalidatePolicy } from "../../src/policy/store";
+import { invalidatePolicy } from "../../src/store/store";
 import { livePolicy, specPolicy } from "../fixtures/policies";
 import { adminFetch, call, type EdgeFacts, json } from "./call";
 

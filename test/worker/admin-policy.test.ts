@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { fingerprint } from "../../src/fingerprint";
-import { canonicalPolicy, sha256Hex } from "../../src/policy/etag";
+import { fingerprint } from "../../src/platform/fingerprint";
 import { validatePolicy } from "../../src/policy/validate";
+import { canonicalPolicy, sha256Hex } from "../../src/store/etag";
 import { livePolicy, specPolicy } from "../fixtures/policies";
 import { adminFetch, call, json, TOKEN } from "./call";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tokensEqual } from "../../src/admin/auth";
+import { tokensEqual } from "../../src/control/admin/auth";
 
 // Own file: the per-isolate key must not exist yet when these comparisons start.
 describe("tokensEqual on a fresh isolate", () => {

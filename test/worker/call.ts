@@ -1,13 +1,15 @@
 /**
- * The worker tests' one way to call the gate inside workerd: `call(path, { cf, env, token,
- * cookie, body, method, headers })` through the real worker entry with real KV and Durable
- * Objects, and on top of it the admin API (`adminFetch`) and the dashboard (`dash`, `signIn`,
+ * The worker tests' one way to call region-gate inside workerd: `call(path, { cf, env, token,
+ * cookie, body, method, headers })` through the real entry of the plane that serves the path
+ * (the control plane's for the admin prefix, the gate's for every other) with real KV and
+ * Durable Objects, and on top of it the admin API (`adminFetch`) and the dashboard (`dash`, `signIn`,
  * `page`). Also the shared admin token, a KV binding that fails on purpose (`faultyKv`) and
  * the capture of the gate's log lines (`captureLogs`).
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { onTestFinished, vi } from "vitest";
-import app from "../../src/index";
+import control from "../../src/control/index";
+import gate from "../../src/gate/index";
 
 /** ADMIN_TOKEN as vitest.config.ts binds it. */
 export const TOKEN = "test-admin-token-0123456789";
@@ -70,10 +72,20 @@ export function incoming(path: string, call: Call = {}): IncomingRequest {
   return new Request<unknown, EdgeFacts>(url, init);
 }
 
-/** One request through the real worker entry; redirects are not followed. */
+/** The admin prefix or a path below it: the control plane's (the gate hands it over unjudged). */
+const isAdminPath = (path: string) => path === "/__region-gate" || path.startsWith("/__region-gate/");
+
+/**
+ * One request through the real entry of the plane that serves it; redirects are not
+ * followed. Admin paths go to the control plane's entry directly rather than through the
+ * gate's CONTROL binding, so a test's `env` overrides reach it (a service binding carries
+ * no bindings across); test/worker/planes.test.ts covers the hand-over itself.
+ */
 export async function call(path: string, c: Call = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await app.fetch(incoming(path, c), c.env ? { ...env, ...c.env } : env, ctx);
+  const request = incoming(path, c);
+  const entry = isAdminPath(new URL(request.url).pathname) ? control : gate;
+  const res = await entry.fetch(request, c.env ? { ...env, ...c.env } : env, ctx);
   if (c.wait) await waitOnExecutionContext(ctx);
   return res;
 }
@@ -176,7 +188,7 @@ export interface CapturedLogs {
 }
 
 /**
- * Captures the gate's log lines (src/log.ts: console.log/warn/error) until the current test
+ * Captures the gate's log lines (src/platform/log.ts: console.log/warn/error) until the current test
  * ends, for the tests that expect some: they assert on them instead of letting them scroll
  * past in `npm test`. Captured lines are not printed.
  */

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { invalidatePolicy } from "../../src/policy/store";
+import { invalidatePolicy } from "../../src/store/store";
 import { livePolicy } from "../fixtures/policies";
 import { call } from "./call";
 

@@ -1,11 +1,11 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { ConfigError, type GateEnv, readConfig } from "../../src/config";
-import { factsOf } from "../../src/facts";
-import { shardStub } from "../../src/ledger/client";
-import { ExposureLedger } from "../../src/ledger/ledger-do";
-import { recordExposure } from "../../src/ledger/recorder";
+import { ExposureLedger } from "../../src/control/ledger/ledger-do";
+import { shardStub } from "../../src/exposure/model";
+import { recordExposure } from "../../src/gate/recorder";
+import { ConfigError, type GateEnv, readConfig } from "../../src/platform/config";
 import { compilePolicy } from "../../src/policy/compile";
+import { factsOf } from "../../src/policy/facts";
 import { livePolicy } from "../fixtures/policies";
 import { call, captureLogs } from "./call";
 

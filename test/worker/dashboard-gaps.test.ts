@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { flushExposure } from "../../src/ledger/recorder";
+import { flushExposure } from "../../src/gate/recorder";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch, call, dash, page, signIn } from "./call";
 

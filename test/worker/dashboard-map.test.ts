@@ -5,8 +5,8 @@
  * date control that works from the query string alone.
  */
 import { describe, expect, it } from "vitest";
-import { explainCase } from "../../src/explain";
 import { compilePolicy } from "../../src/policy/compile";
+import { explainCase } from "../../src/policy/explain";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch, page, signIn } from "./call";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createSession, SESSION_SECONDS } from "../../src/dashboard/session";
-import { flushExposure } from "../../src/ledger/recorder";
+import { createSession, SESSION_SECONDS } from "../../src/control/dashboard/session";
+import { flushExposure } from "../../src/gate/recorder";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch, call, csrfOf, dash, page, sessionCookie, signIn, TOKEN } from "./call";
 

@@ -1,5 +1,5 @@
 /**
- * The one error handler of every Hono app (src/app.ts): what a handler under the admin
+ * The one error handler of every Hono app (src/control/app.ts): what a handler under the admin
  * prefix throws becomes one envelope, the cause logged and never echoed.
  */
 import { env } from "cloudflare:test";

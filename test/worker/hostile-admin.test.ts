@@ -147,7 +147,7 @@ describe("credentials", () => {
     // Fails if the comparison is swapped for === (or any early exit): every pair, whatever
     // its lengths and shared prefix, is HMACed and the two fixed-length digests go through
     // timingSafeEqual, exactly once per comparison.
-    const { tokensEqual } = await import("../../src/admin/auth");
+    const { tokensEqual } = await import("../../src/control/admin/auth");
     const sign = vi.spyOn(crypto.subtle, "sign");
     const compare = vi.spyOn(crypto.subtle, "timingSafeEqual");
     const pairs: Array<[string, string, boolean]> = [

@@ -4,17 +4,17 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { GateEnv } from "../../src/config";
-import type { Verdict } from "../../src/decision";
-import { factsOf } from "../../src/facts";
 import {
   exposureStats,
   flushExposure,
   MAX_BUFFER_KEYS,
   MAX_RETRY_KEYS,
   recordExposure,
-} from "../../src/ledger/recorder";
+} from "../../src/gate/recorder";
+import type { GateEnv } from "../../src/platform/config";
 import { compilePolicy } from "../../src/policy/compile";
+import type { Verdict } from "../../src/policy/decision";
+import { factsOf } from "../../src/policy/facts";
 import { livePolicy } from "../fixtures/policies";
 import { call } from "./call";
 import { exposure, settle } from "./ledger-helpers";

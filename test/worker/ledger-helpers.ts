@@ -3,10 +3,8 @@
  * flush, and read the ledger back through the admin route and the shards themselves.
  */
 import { env, runInDurableObject } from "cloudflare:test";
-import { shardStub } from "../../src/ledger/client";
-import type { ExposureLedger } from "../../src/ledger/ledger-do";
-import { SHARDS } from "../../src/ledger/model";
-import { exposureStats, flushExposure } from "../../src/ledger/recorder";
+import { SHARDS, shardStub } from "../../src/exposure/model";
+import { exposureStats, flushExposure } from "../../src/gate/recorder";
 import { adminFetch, call } from "./call";
 
 export const SALT = "test-identity-salt";
@@ -44,7 +42,7 @@ export function exposure(query: string): Promise<Response> {
 export async function dumpAllShards(): Promise<string> {
   let text = "";
   for (let shard = 0; shard < SHARDS; shard++) {
-    text += await runInDurableObject(shardStub(env, shard), (_: ExposureLedger, state) => {
+    text += await runInDurableObject(shardStub(env, shard), (_, state) => {
       const sql = state.storage.sql;
       const tables = sql
         // workerd's own _cf_* tables refuse reads (SQLITE_AUTH); every other table is dumped.

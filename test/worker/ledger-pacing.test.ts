@@ -6,13 +6,13 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { GateEnv } from "../../src/config";
-import type { Verdict } from "../../src/decision";
-import { factsOf } from "../../src/facts";
-import { readShardStats, shardStub } from "../../src/ledger/client";
-import { shardOf, utcDay } from "../../src/ledger/model";
-import { exposureStats, recordExposure } from "../../src/ledger/recorder";
+import { readShardStats } from "../../src/control/ledger/client";
+import { shardOf, shardStub, utcDay } from "../../src/exposure/model";
+import { exposureStats, recordExposure } from "../../src/gate/recorder";
+import type { GateEnv } from "../../src/platform/config";
 import { compilePolicy } from "../../src/policy/compile";
+import type { Verdict } from "../../src/policy/decision";
+import { factsOf } from "../../src/policy/facts";
 import { livePolicy } from "../fixtures/policies";
 
 const policy = compilePolicy(livePolicy({ identity: { headers: ["x-org"] } }));

@@ -5,9 +5,9 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readExposure, readForFingerprint, shardStub } from "../../src/ledger/client";
-import { type LedgerTuple, shardOf } from "../../src/ledger/model";
-import { type ExposureRow, IDENTITY_NOTE } from "../../src/ledger/report";
+import { readExposure, readForFingerprint } from "../../src/control/ledger/client";
+import { type ExposureRow, IDENTITY_NOTE } from "../../src/control/ledger/report";
+import { type LedgerTuple, shardOf, shardStub } from "../../src/exposure/model";
 import { exposure } from "./ledger-helpers";
 
 // A year no other test writes, so the set is exactly what this file seeded.

@@ -4,9 +4,8 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { shardStub } from "../../src/ledger/client";
-import { type LedgerTuple, SHARDS, shardOf } from "../../src/ledger/model";
-import type { ExposureRow } from "../../src/ledger/report";
+import type { ExposureRow } from "../../src/control/ledger/report";
+import { type LedgerTuple, SHARDS, shardOf, shardStub } from "../../src/exposure/model";
 import { adminFetch } from "./call";
 import { exposure } from "./ledger-helpers";
 

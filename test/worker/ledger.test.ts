@@ -1,11 +1,9 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { fingerprint } from "../../src/fingerprint";
-import { shardStub } from "../../src/ledger/client";
-import type { ExposureLedger } from "../../src/ledger/ledger-do";
-import { type LedgerTuple, shardOf, utcDay } from "../../src/ledger/model";
-import { exposureStats, flushExposure } from "../../src/ledger/recorder";
-import type { ExposureRow } from "../../src/ledger/report";
+import type { ExposureRow } from "../../src/control/ledger/report";
+import { type LedgerTuple, shardOf, shardStub, utcDay } from "../../src/exposure/model";
+import { exposureStats, flushExposure } from "../../src/gate/recorder";
+import { fingerprint } from "../../src/platform/fingerprint";
 import { livePolicy } from "../fixtures/policies";
 import { dumpAllShards, exposure, SALT, send, settle, settleAndFlush } from "./ledger-helpers";
 
@@ -187,16 +185,12 @@ describe("exposure ledger", () => {
       1,
     ]);
     await stub.record("retention-batch", tuples);
-    expect(
-      await runInDurableObject(stub, (_: ExposureLedger, state) => state.storage.getAlarm()),
-    ).not.toBeNull();
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).not.toBeNull();
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await rows("region=IR")).map((r) => r.day)).toEqual([day(400), day(399), day(1), day(0)]);
     // Re-armed for the next day while rows remain.
-    expect(
-      await runInDurableObject(stub, (_: ExposureLedger, state) => state.storage.getAlarm()),
-    ).not.toBeNull();
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).not.toBeNull();
   });
 
   it("forgets batch ids after an hour, so the dedup table stays small", async () => {
@@ -204,13 +198,13 @@ describe("exposure ledger", () => {
     await stub.record("old-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1]]);
     await stub.record("new-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1]]);
     const ids = () =>
-      runInDurableObject(stub, (_: ExposureLedger, state) =>
+      runInDurableObject(stub, (_, state) =>
         state.storage.sql
           .exec<{ id: string }>("SELECT id FROM batches")
           .toArray()
           .map((r) => r.id),
       );
-    await runInDurableObject(stub, (_: ExposureLedger, state) => {
+    await runInDurableObject(stub, (_, state) => {
       state.storage.sql.exec("UPDATE batches SET at = ? WHERE id = 'old-batch'", Date.now() - 61 * 60_000);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);

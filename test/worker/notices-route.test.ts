@@ -6,9 +6,8 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { shardStub } from "../../src/ledger/client";
-import { type LedgerTuple, shardOf } from "../../src/ledger/model";
-import type { Notice } from "../../src/ledger/notices";
+import type { Notice } from "../../src/control/notices/notices";
+import { type LedgerTuple, shardOf, shardStub } from "../../src/exposure/model";
 import { specPolicy } from "../fixtures/policies";
 import { adminFetch } from "./call";
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { invalidatePolicy, storeStats } from "../../src/policy/store";
+import { invalidatePolicy, storeStats } from "../../src/store/store";
 import { livePolicy } from "../fixtures/policies";
 import { call, faultyKv } from "./call";
 

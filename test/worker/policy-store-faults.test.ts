@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { invalidatePolicy, policyHealth } from "../../src/policy/store";
+import { invalidatePolicy, policyHealth } from "../../src/store/store";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch, call, faultyKv } from "./call";
 

@@ -8,7 +8,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parsePolicy } from "../../src/policy/parse";
-import { invalidatePolicy, policyHealth } from "../../src/policy/store";
+import { invalidatePolicy, policyHealth } from "../../src/store/store";
 import { livePolicy } from "../fixtures/policies";
 import { POLICY_TEXTS } from "../fixtures/policy-texts";
 import { adminFetch, call, csrfOf, dash, page, signIn } from "./call";

@@ -8,8 +8,8 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { invalidatePolicy } from "../../src/policy/store";
 import { validatePolicy } from "../../src/policy/validate";
+import { invalidatePolicy } from "../../src/store/store";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch, call } from "./call";
 

@@ -4,9 +4,9 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fingerprint } from "../../src/fingerprint";
-import { exposureStats } from "../../src/ledger/recorder";
-import { resetOwnLedgerCache } from "../../src/selfcheck/own-ledger";
+import { resetOwnLedgerCache } from "../../src/control/selfcheck/own-ledger";
+import { exposureStats } from "../../src/gate/recorder";
+import { fingerprint } from "../../src/platform/fingerprint";
 import { livePolicy } from "../fixtures/policies";
 import { call } from "./call";
 import { SALT, send, settleAndFlush } from "./ledger-helpers";

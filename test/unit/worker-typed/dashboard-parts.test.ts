@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { describeSeries, yAxis } from "../../../src/dashboard/chart";
-import { byRegion, daysBetween } from "../../../src/dashboard/data";
-import { timelineRows } from "../../../src/dashboard/views";
+import { describeSeries, yAxis } from "../../../src/control/dashboard/chart";
+import { byRegion, daysBetween } from "../../../src/control/dashboard/data";
+import { timelineRows } from "../../../src/control/dashboard/views";
+import { phaseAt, readableInstant } from "../../../src/control/ui/phase";
 import { compilePolicy, windowOf } from "../../../src/policy/compile";
-import { phaseAt, readableInstant } from "../../../src/ui/phase";
 import { specPolicy } from "../../fixtures/policies";
 
 const t = (s: string) => Date.parse(s);

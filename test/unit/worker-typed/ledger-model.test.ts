@@ -4,8 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { IDENTITY_VALUE_MAX, identityOf, SHARDS, shardOf, utcDay } from "../../../src/ledger/model";
-import { csvField, identityText } from "../../../src/ledger/report";
+import { csvField, identityText } from "../../../src/control/ledger/report";
+import { IDENTITY_VALUE_MAX, identityOf, SHARDS, shardOf, utcDay } from "../../../src/exposure/model";
 
 describe("ledger model", () => {
   it("cuts days at UTC midnight, in both directions of the clock", () => {

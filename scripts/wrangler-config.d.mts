@@ -1,0 +1,1 @@
+export function isolatedWranglerConfig(source: string, outDir: string): string;

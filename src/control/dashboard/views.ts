@@ -1,0 +1,208 @@
+/**
+ * The data behind each dashboard page, computed from the compiled policy, the active
+ * key's metadata and the ledger. Pure where possible, so the pages stay plain templates.
+ */
+
+import type { LedgerFilter } from "../../exposure/wire";
+import type { ControlEnv } from "../../platform/config";
+import { countryCodes } from "../../policy/codes";
+import type { CompiledPolicy } from "../../policy/compile";
+import { parseInstant } from "../../policy/explain";
+import type { HistoryEntry } from "../../store/history";
+import type { Activation, ActiveMeta } from "../../store/meta";
+import { parseExposureQuery } from "../ledger/report";
+import { DAY_MS, phaseAt } from "../ui/phase";
+import { daysBetween, type RegionExposure, readRegionExposure } from "./data";
+import { milestones, phasesAt } from "./map-data";
+import type { HistoryEvent } from "./pages/history";
+import type { MapView } from "./pages/map";
+
+export interface OverviewData {
+  version: string;
+  activation: (Activation & { ageText: string }) | null;
+  mode: string;
+  failMode: string;
+  supported: number;
+  carvedOut: number;
+  enforcedRegions: number;
+  exemptions: number;
+  unknownCountry: string;
+  tor: string;
+  scope: { include: readonly string[]; exclude: readonly string[] };
+}
+
+export interface TimelineRow {
+  region: string;
+  warnFrom: string | null;
+  blockFrom: string | null;
+  phase: string;
+  summary: string;
+}
+
+export interface ExposureView {
+  from: string;
+  to: string;
+  region: string;
+  /** What the map shades by (`?shade=`). */
+  shade: "requests" | "customers";
+  /** Every country the map can show. */
+  countries: readonly string[];
+  days: string[];
+  regions: RegionExposure[];
+  error?: string;
+}
+
+/** "3 days ago", "5 hours ago", "just now". */
+export function ago(seconds: number): string {
+  const units: [number, string][] = [
+    [86400, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+  ];
+  for (const [size, name] of units) {
+    const n = Math.floor(seconds / size);
+    if (n >= 1) return `${n} ${name}${n === 1 ? "" : "s"} ago`;
+  }
+  return "just now";
+}
+
+/** The overview's figures. `meta` is the active key's metadata (who/when), when recorded. */
+export function overviewData(
+  policy: CompiledPolicy,
+  meta: ActiveMeta | null,
+  failOpen: boolean,
+  now: number,
+): OverviewData {
+  const activation =
+    meta && meta.version === policy.version
+      ? {
+          at: meta.at,
+          by: meta.by,
+          via: meta.via,
+          ageText: ago(Math.max(0, (now - Date.parse(meta.at)) / 1000)),
+        }
+      : null;
+  return {
+    version: policy.version,
+    activation,
+    mode: policy.monitor ? "monitor" : "enforce",
+    failMode: failOpen ? "open" : "closed",
+    supported: policy.supported.size,
+    carvedOut: policy.unsupportedSubdivisions.size,
+    enforcedRegions: policy.windows.size,
+    exemptions: policy.keyExemptions.size + policy.cidrExemptions.size,
+    unknownCountry: policy.unknownBlock ? "block" : "allow",
+    tor: policy.torBlock ? "block" : "allow",
+    scope: { include: policy.include, exclude: policy.exclude },
+  };
+}
+
+/**
+ * One row per region with its own dates, then the default for every other unsupported
+ * country; soonest block first, "never" last. In monitor mode the block phase reads `monitor`.
+ */
+export function timelineRows(policy: CompiledPolicy, now: number): TimelineRow[] {
+  const entries = [...policy.windows.entries()].map(([region, w]) => ({ region, w }));
+  entries.sort(
+    (a, b) =>
+      (a.w.blockFrom ?? Number.POSITIVE_INFINITY) - (b.w.blockFrom ?? Number.POSITIVE_INFINITY) ||
+      (a.region < b.region ? -1 : 1),
+  );
+  entries.push({ region: "every other unsupported country", w: policy.defaultWindow });
+  return entries.map(({ region, w }) => {
+    const p = phaseAt(w, now);
+    return {
+      region,
+      warnFrom: p.warnFrom,
+      blockFrom: p.blockFrom,
+      phase: p.phase === "block" && policy.monitor ? "monitor" : p.phase,
+      summary: p.summary,
+    };
+  });
+}
+
+/** Charts span at most this many days (the ledger's default retention is 400). */
+export const MAX_CHART_DAYS = 400;
+const DEFAULT_DAYS = 30;
+
+/**
+ * Parses the exposure page's query with the admin route's own parser (defaults: the last
+ * 30 days) and reads the ledger's summaries. `rowsOnly` only parses (for the CSV download,
+ * which streams the rows of `filter`).
+ */
+export async function exposureView(
+  env: ControlEnv,
+  query: URLSearchParams,
+  now: number,
+  options: { rowsOnly?: boolean } = {},
+): Promise<ExposureView & { filter?: LedgerFilter }> {
+  const to = query.get("to") || new Date(now).toISOString().slice(0, 10);
+  const from =
+    query.get("from") ||
+    new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
+  const region = (query.get("region") ?? "").trim().toUpperCase();
+  const shade = query.get("shade") === "customers" ? ("customers" as const) : ("requests" as const);
+  const base = { from, to, region, shade, countries: countryCodes(), days: [], regions: [] };
+  const parsed = parseExposureQuery(new URLSearchParams({ from, to, ...(region ? { region } : {}) }));
+  if ("error" in parsed) return { ...base, error: parsed.error };
+  const days = daysBetween(from, to);
+  if (!options.rowsOnly && days.length > MAX_CHART_DAYS) {
+    return {
+      ...base,
+      error: `from ${from} to ${to} is ${days.length} days; charts show at most ${MAX_CHART_DAYS}`,
+    };
+  }
+  if (options.rowsOnly) return { ...base, filter: parsed.filter };
+  return { ...base, days, regions: await readRegionExposure(env, parsed.filter, days) };
+}
+
+/**
+ * Every activation, newest first, each with the version it replaced. A version stored
+ * without an activation record (seeded by `npm start` or written to KV by hand) is listed
+ * too: first when it is active (it was written over the last recorded one), else last, as
+ * the predecessor of the oldest recorded activation when it is the only such version.
+ */
+export function historyEvents(versions: readonly HistoryEntry[]): HistoryEvent[] {
+  const recorded: HistoryEvent[] = versions
+    .flatMap((v) => v.activations.map((a): HistoryEvent => ({ ...a, version: v.version, previous: null })))
+    .sort((a, b) => ((a.at ?? "") < (b.at ?? "") ? 1 : (a.at ?? "") > (b.at ?? "") ? -1 : 0));
+  const unrecorded = versions.filter((v) => v.activations.length === 0);
+  const unrecordedEvent = (v: HistoryEntry): HistoryEvent => ({
+    version: v.version,
+    at: null,
+    by: null,
+    via: "no activation recorded",
+    previous: null,
+  });
+  const before = unrecorded.filter((v) => !v.active).map(unrecordedEvent);
+  const events = [...unrecorded.filter((v) => v.active).map(unrecordedEvent), ...recorded, ...before];
+  events.forEach((e, i) => {
+    const next = events[i + 1];
+    // Among unrecorded versions the order is unknown: no predecessor is claimed for them.
+    const known = next !== undefined && (next.at !== null || (before.length === 1 && !before.includes(e)));
+    e.previous = known ? next.version : null;
+  });
+  return events;
+}
+
+/**
+ * The map at `at` (a day or an RFC 3339 instant, as `explain --at` takes it; absent: now).
+ * A malformed `at` shows the map now with the reason.
+ */
+export function mapView(policy: CompiledPolicy, at: string | undefined, now: number): MapView {
+  const asked = at?.trim() ? parseInstant(at.trim()) : null;
+  const error =
+    at?.trim() && asked === null
+      ? `${JSON.stringify(at)} is not a time; use a day (2024-07-09) or RFC 3339 with an offset (2024-07-09T10:00:00Z)`
+      : undefined;
+  const instant = asked ?? now;
+  return {
+    version: policy.version,
+    monitor: policy.monitor,
+    at: new Date(instant).toISOString(),
+    now: asked === null,
+    regions: phasesAt(policy, instant),
+    milestones: milestones(policy),
+    ...(error ? { error } : {}),
+  };
+}

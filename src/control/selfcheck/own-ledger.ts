@@ -1,0 +1,116 @@
+/**
+ * The customer's own view (SPEC section 6): with `Authorization: Bearer <key>`, `/check`
+ * also tells what the ledger holds for that key's fingerprint over the last 30 days, and
+ * nothing about any other key. The key is only hashed, never echoed or stored.
+ *
+ * Cost is bounded twice: a fingerprint's rows are cached in the isolate for a minute
+ * (resolved values only, never a pending promise shared across requests), and an isolate
+ * makes at most `READS_PER_MINUTE` uncached ledger reads a minute, so a client sending
+ * random keys cannot turn `/check` into a fan-out amplifier. Each uncached read is one
+ * per-fingerprint read of the ledger (see docs/ledger.md, "Reading it").
+ */
+
+import { utcDay } from "../../exposure/model";
+import type { ControlEnv } from "../../platform/config";
+import { log } from "../../platform/log";
+import type { CompiledPolicy } from "../../policy/compile";
+import { buildNotices, type NoticeRegion, type NoticeRow } from "../notices/notices";
+import { readFingerprint } from "../notices/notices-read";
+
+/** Days the customer view covers, today included. */
+export const OWN_VIEW_DAYS = 30;
+/** How long a fingerprint's rows are reused. */
+export const OWN_VIEW_CACHE_MS = 60_000;
+/** Fingerprints remembered per isolate (oldest dropped first). */
+const CACHE_ENTRIES = 1000;
+/** Uncached ledger reads an isolate makes per minute for `/check`. */
+export const READS_PER_MINUTE = 120;
+
+/** What `/check` reports of the caller's own key. */
+export interface OwnLedgerView {
+  fingerprint: string;
+  from: string;
+  to: string;
+  requests: number;
+  /** Identity header values seen with this key: what the client claimed, not verified. */
+  claimedIdentities: Record<string, string>[];
+  /** Each unsupported region, with first and last day, requests per decision and next step. */
+  regions: NoticeRegion[];
+  /** When the ledger was read (the view may be up to a minute old). */
+  readAt: string;
+}
+
+/** The view could not be made: no salt, or the ledger could not be read now. */
+export interface OwnLedgerError {
+  fingerprint: string | null;
+  error: string;
+}
+
+const cache = new Map<string, { at: number; from: string; rows: NoticeRow[] }>();
+let window = { start: 0, reads: 0 };
+
+/** Empties the cache and the read budget (tests). */
+export function resetOwnLedgerCache(): void {
+  cache.clear();
+  window = { start: 0, reads: 0 };
+}
+
+async function rowsOf(
+  env: ControlEnv,
+  fingerprint: string,
+  from: string,
+  to: string,
+  now: number,
+): Promise<{ at: number; rows: NoticeRow[] } | null> {
+  const hit = cache.get(fingerprint);
+  if (hit && now - hit.at < OWN_VIEW_CACHE_MS && hit.from === from) return hit;
+  if (now - window.start >= 60_000) window = { start: now, reads: 0 };
+  if (window.reads >= READS_PER_MINUTE) return null;
+  window.reads++;
+  const rows = await readFingerprint(env, fingerprint, { from, to });
+  const entry = { at: now, from, rows };
+  cache.delete(fingerprint);
+  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.set(fingerprint, entry);
+  return entry;
+}
+
+/** The ledger view of `fingerprint` over the last 30 days, judged by `policy` at `now`. */
+export async function ownLedgerView(
+  env: ControlEnv,
+  policy: CompiledPolicy,
+  fingerprint: string,
+  now: number,
+): Promise<OwnLedgerView | OwnLedgerError> {
+  const to = utcDay(now);
+  const from = utcDay(now - (OWN_VIEW_DAYS - 1) * 86_400_000);
+  let got: Awaited<ReturnType<typeof rowsOf>>;
+  try {
+    got = await rowsOf(env, fingerprint, from, to, now);
+  } catch (err) {
+    log("error", "selfcheck_ledger_failed", { error: err instanceof Error ? err.message : String(err) });
+    return { fingerprint, error: "The traffic record could not be read right now; try again in a minute." };
+  }
+  if (got === null)
+    return { fingerprint, error: "Too many traffic-record lookups right now; try again in a minute." };
+  const identities = new Set<string>();
+  for (const r of got.rows) identities.add(r.identity);
+  // One customer per key here: identities are listed, regions merged across them.
+  const [merged] = buildNotices(
+    got.rows.map((r) => ({ ...r, identity: "{}" })),
+    policy,
+    now,
+  );
+  return {
+    fingerprint,
+    from,
+    to,
+    requests: merged?.requests ?? 0,
+    claimedIdentities: [...identities]
+      .filter((i) => i !== "{}")
+      .sort()
+      .map((i) => JSON.parse(i) as Record<string, string>),
+    regions: merged?.regions ?? [],
+    readAt: new Date(got.at).toISOString(),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * What the gate knows about a request, read once: the edge's facts (`request.cf`, never a
+ * client header), the client address Cloudflare vouches for, and, only when a key
+ * exemption could change the decision, the bearer key's fingerprint. `judge()` is the one
+ * decision pass the gate and the self-check page share.
+ */
+
+import { bearerToken, fingerprint } from "../platform/fingerprint";
+import { log } from "../platform/log";
+import type { CompiledPolicy } from "./compile";
+import { decide, type RequestFacts, type Verdict } from "./decision";
+import { isLedgerDecision } from "./ledger-decisions";
+
+export interface Facts extends RequestFacts {
+  path: string;
+  country: string | null;
+  regionCode: string | null;
+  /** `CF-Connecting-IP`: set by Cloudflare's edge, a client cannot choose it. */
+  ip: string | null;
+  /** HMAC fingerprint of the bearer key, once `keyFingerprint` computed it. */
+  fingerprint: string | null;
+  /** The request's headers: the bearer key and identity headers are read from them only when needed. */
+  headers: Headers;
+  /** The bearer key: undefined until read, null when there is none. */
+  token?: string | null;
+}
+
+/** The facts of `request` judged at `path` (the request's own path, or the one a self-check asks about). */
+export function factsOf(request: Request, path: string): Facts {
+  const cf = request.cf;
+  const headers = request.headers;
+  return {
+    path,
+    country: typeof cf?.country === "string" ? cf.country : null,
+    regionCode: typeof cf?.regionCode === "string" ? cf.regionCode : null,
+    ip: headers.get("cf-connecting-ip"),
+    fingerprint: null,
+    headers,
+  };
+}
+
+/** The request's bearer key (read from `Authorization` once), or null. */
+export function bearerOf(facts: Facts): string | null {
+  if (facts.token === undefined) facts.token = bearerToken(facts.headers.get("authorization"));
+  return facts.token;
+}
+
+let warnedNoSalt = false;
+
+/** Fingerprint of the request's bearer key, or null without a key (or without a salt, logged once). */
+export async function keyFingerprint(facts: Facts, salt: string | undefined): Promise<string | null> {
+  const token = bearerOf(facts);
+  if (token === null) return null;
+  if (!salt) {
+    if (!warnedNoSalt) {
+      warnedNoSalt = true;
+      log("warn", "identity_salt_missing", {
+        fix: "set the IDENTITY_SALT secret (wrangler secret put IDENTITY_SALT); key fingerprints are off until then",
+      });
+    }
+    return null;
+  }
+  return fingerprint(salt, token);
+}
+
+/**
+ * The decision of SPEC section 3 for these facts. Only a request the ledger would count (an
+ * unsupported region, not exempt by address) pays for the key's HMAC, and only while the
+ * policy has key exemptions: then it is decided again with the fingerprint, which
+ * `facts.fingerprint` keeps for the recorder.
+ */
+export async function judge(
+  policy: CompiledPolicy,
+  facts: Facts,
+  salt: string | undefined,
+  now: number,
+): Promise<Verdict> {
+  const verdict = decide(policy, facts, now);
+  if (!isLedgerDecision(verdict.decision) || policy.keyExemptions.size === 0) return verdict;
+  facts.fingerprint = await keyFingerprint(facts, salt);
+  return facts.fingerprint ? decide(policy, facts, now) : verdict;
+}
