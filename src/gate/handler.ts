@@ -44,7 +44,7 @@ export async function gate(
   }
   const facts = factsOf(request, path);
   const config = readConfig(env);
-  const policy = await getPolicy(env.POLICY, config.policyCacheMs);
+  const policy = await getPolicy(env);
   const options = {
     originBase: config.originBase,
     timeoutMs: config.originTimeoutMs,

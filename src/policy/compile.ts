@@ -29,6 +29,8 @@ export interface CompiledPolicy {
   unknownBlock: boolean;
   torBlock: boolean;
   include: readonly string[];
+  /** The path a case without one is judged at (explain, the self-check, diffs): the first include prefix as written. */
+  defaultPath: string;
   exclude: readonly string[];
   keyExemptions: ReadonlyMap<string, number>;
   /** CIDR exemptions as a lookup table (see ./cidr-index.ts): one search per request. */
@@ -67,8 +69,17 @@ function compileWindow(
 }
 
 /**
+ * RFC 3339 text of a window bound, as explain, the dashboard and the self-check show it:
+ * null = no bound (never), `"always"` = since forever (no enforcement section).
+ */
+export function boundText(ms: number | null): string | null {
+  if (ms === null || ms === Number.POSITIVE_INFINITY) return null;
+  return ms === Number.NEGATIVE_INFINITY ? "always" : new Date(ms).toISOString();
+}
+
+/**
  * Compiles a validated policy. Scope prefixes are lower-cased because the gate judges
- * a normalised, lower-cased path (see `normalizePath`).
+ * every reading of a path lower-cased too (`scopePaths` in ./decision.ts).
  */
 export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const windows = new Map<string, CompiledWindow>();
@@ -91,6 +102,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     unknownBlock: doc.unknownCountry === "block",
     torBlock: (doc.tor ?? "block") === "block",
     include: (doc.scope?.include ?? ["/"]).map((p) => p.toLowerCase()),
+    defaultPath: doc.scope?.include?.[0] ?? "/",
     exclude: (doc.scope?.exclude ?? []).map((p) => p.toLowerCase()),
     keyExemptions: new Map(
       (doc.exemptions ?? [])

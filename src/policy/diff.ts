@@ -144,7 +144,7 @@ function timeline(
   now: number,
   at: number[],
 ): string {
-  const path = policy.doc.scope?.include?.[0] ?? "/";
+  const path = policy.defaultPath;
   const decisionAt = (t: number): Decision =>
     decide(policy, { path, country: country === "XX" ? null : country, regionCode }, t).decision;
   let current = decisionAt(now);

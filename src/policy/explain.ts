@@ -5,9 +5,10 @@
  * with the gate.
  */
 
+import { parseDay } from "../platform/day";
 import { parseIp } from "./cidr";
 import { countryProblem, subdivisionProblem } from "./code-hints";
-import type { CompiledPolicy } from "./compile";
+import { boundText, type CompiledPolicy } from "./compile";
 import { type Decision, decide } from "./decision";
 import { isRfc3339 } from "./schema";
 
@@ -66,15 +67,10 @@ const OUTCOMES: Record<Decision, string> = {
   monitor: "passes (mode=monitor) marked monitor; enforce mode would block it",
 };
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
 /** Parses `at`: RFC 3339 with an offset, or a day (`2024-07-09` = midnight UTC). */
 export function parseInstant(text: string): number | null {
-  if (DAY.test(text)) {
-    const ms = Date.parse(`${text}T00:00:00Z`);
-    return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text ? null : ms;
-  }
-  return isRfc3339(text) ? Date.parse(text) : null;
+  if (isRfc3339(text)) return Date.parse(text);
+  return parseDay(text);
 }
 
 const given = (s: string | undefined): s is string => s !== undefined && s.trim() !== "";
@@ -153,15 +149,9 @@ export function parseExplainQuery(
   return { ok: true, value: { country, regionCode, at, ip, fingerprint: fp, path } };
 }
 
-/** Window bounds as text: `null` = never, `"always"` = since forever (no enforcement section). */
-const isoOrNull = (ms: number | null): string | null => {
-  if (ms === null || ms === Number.POSITIVE_INFINITY) return null;
-  return ms === Number.NEGATIVE_INFINITY ? "always" : new Date(ms).toISOString();
-};
-
 /** Decides the case with `policy` at `c.at` and says which rule did it. */
 export function explainCase(policy: CompiledPolicy, c: ExplainCase): Explanation {
-  const path = c.path ?? policy.doc.scope?.include?.[0] ?? "/";
+  const path = c.path ?? policy.defaultPath;
   const verdict = decide(
     policy,
     { path, country: c.country, regionCode: c.regionCode, ip: c.ip, fingerprint: c.fingerprint },
@@ -183,8 +173,8 @@ export function explainCase(policy: CompiledPolicy, c: ExplainCase): Explanation
     window: verdict.window
       ? {
           source: verdict.window.source,
-          warnFrom: isoOrNull(verdict.window.warnFrom),
-          blockFrom: isoOrNull(verdict.window.blockFrom),
+          warnFrom: boundText(verdict.window.warnFrom),
+          blockFrom: boundText(verdict.window.blockFrom),
         }
       : null,
     outcome: OUTCOMES[verdict.decision],

@@ -4,6 +4,7 @@
  * times out or returns an invalid document keeps the last known good policy; only an
  * isolate that never loaded one reports `null`, and the gate then applies `FAIL_MODE`.
  */
+import { readConfig, type Vars } from "../platform/config";
 import { log } from "../platform/log";
 import type { CompiledPolicy } from "../policy/compile";
 import { parsePolicy } from "../policy/parse";
@@ -135,9 +136,12 @@ async function refresh(kv: KVNamespace, cacheMs: number): Promise<void> {
 
 /**
  * The compiled policy to decide with, or null when no valid policy was ever loaded in
- * this isolate.
+ * this isolate: the one way both Workers' handlers get the current policy (KV binding
+ * `POLICY`, reused for `POLICY_CACHE_SECONDS`).
  */
-export async function getPolicy(kv: KVNamespace, cacheMs: number): Promise<CompiledPolicy | null> {
+export async function getPolicy(env: { POLICY: KVNamespace } & Vars): Promise<CompiledPolicy | null> {
+  const kv = env.POLICY;
+  const cacheMs = readConfig(env).policyCacheMs;
   if (Date.now() >= state.nextReadAt) {
     // A request never awaits a KV read that another request started: workerd runs such a
     // continuation in the other request's context (fetch then fails with "Cannot perform

@@ -5,8 +5,8 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readExposure, readForFingerprint } from "../../src/control/ledger/client";
-import { type ExposureRow, IDENTITY_NOTE } from "../../src/control/ledger/report";
+import { readExposure, readFingerprintGroups } from "../../src/control/ledger/client";
+import { type ExposureRow, IDENTITY_NOTE, toRow } from "../../src/control/ledger/report";
 import { type LedgerTuple, shardOf, shardStub } from "../../src/exposure/model";
 import { exposure } from "./ledger-helpers";
 
@@ -96,7 +96,7 @@ describe("paged exposure reads", () => {
 
   it("reads one fingerprint's rows from every region", async () => {
     const fp = FPS[3] as string;
-    const rows = await readForFingerprint(env, fp, "2023-03-01", "2023-03-31");
+    const rows = (await readFingerprintGroups(env, fp, { from: "2023-03-01", to: "2023-03-31" })).map(toRow);
     const all = (await readExposure(env, { from: "2023-03-01", to: "2023-03-31" }, { limit: 10_000 })).rows;
     expect(rows.length).toBeGreaterThan(0);
     expect(rows).toEqual(all.filter((r) => r.fingerprint === fp));

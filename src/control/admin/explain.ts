@@ -3,7 +3,6 @@
  * policy of this isolate (the same one its requests are judged by).
  */
 
-import { readConfig } from "../../platform/config";
 import { errorResponse } from "../../platform/errors";
 import { explainCase, parseExplainQuery } from "../../policy/explain";
 import { getPolicy } from "../../store/store";
@@ -28,7 +27,7 @@ explainRoutes.get("/explain", async (c) => {
       },
     );
   }
-  const policy = await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  const policy = await getPolicy(c.env);
   if (policy === null) {
     return errorResponse(
       "region_policy_unavailable",

@@ -6,7 +6,6 @@
  * Cloudflare Access when configured) and `requireAdmin` (the bearer token).
  */
 
-import { readConfig } from "../../platform/config";
 import { errorResponse } from "../../platform/errors";
 import { getPolicy, policyHealth } from "../../store/store";
 import { newApp } from "../app";
@@ -21,7 +20,7 @@ export const admin = newApp();
 
 admin.get("/healthz", async (c) => {
   // Load (or reuse) the policy so an isolate that has served no request yet reports truly.
-  await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  await getPolicy(c.env);
   // Public: only the kind of problem (`invalid_policy`, `kv_timeout`, ...), never its detail,
   // which quotes the stored document (exemption CIDRs, notes).
   const { policyVersion, policyAgeSeconds, lastError } = policyHealth();
@@ -36,7 +35,7 @@ admin.use("*", adminSurface, requireAdmin);
 
 /** `/healthz` plus the detail of the last policy read's problem, for operators. */
 admin.get("/status", async (c) => {
-  await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  await getPolicy(c.env);
   const health = policyHealth();
   return c.json({ ok: health.policyVersion !== null, ...health }, 200, { "cache-control": "no-store" });
 });

@@ -127,7 +127,7 @@ dashboard.post("/signout", (c) => {
   return c.redirect(`${BASE}/signin`, 303);
 });
 
-const policyOf = (c: { env: ControlEnv }) => getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+const policyOf = (c: { env: ControlEnv }) => getPolicy(c.env);
 
 dashboard.get("/", async (c) => {
   const [policy, head] = await Promise.all([policyOf(c), kvStorage(c.env.POLICY).head(POLICY_KEY)]);

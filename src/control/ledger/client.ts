@@ -95,16 +95,6 @@ export async function readFingerprintGroups(
   return parts.flat().sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
 }
 
-/** Every report row of one fingerprint from `from` to `to` (inclusive days): see `readFingerprintGroups`. */
-export async function readForFingerprint(
-  env: ControlEnv,
-  fingerprint: string,
-  from: string,
-  to: string,
-): Promise<ExposureRow[]> {
-  return (await readFingerprintGroups(env, fingerprint, { from, to })).map(toRow);
-}
-
 /** Per-region totals over the filter, by region code. A region lives in one shard: exact. */
 export async function readRegionSummary(
   env: ControlEnv,

@@ -13,6 +13,7 @@ import {
   type RowKey,
 } from "../../exposure/wire";
 import { base64url, fromBase64url } from "../../platform/base64url";
+import { parseDay } from "../../platform/day";
 import { csvField, identityText } from "./csv";
 
 /** Default and largest page of `GET /exposure` (SPEC section 7). */
@@ -93,14 +94,9 @@ export interface ExposureRow {
   decisions: Record<LedgerDecision, number>;
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const REGION = /^[A-Z0-9]{2}(-[A-Z0-9]{1,3})?$/;
 
-function validDay(s: string): boolean {
-  if (!DAY.test(s)) return false;
-  const t = Date.parse(`${s}T00:00:00Z`);
-  return Number.isFinite(t) && new Date(t).toISOString().startsWith(s);
-}
+const validDay = (s: string) => parseDay(s) !== null;
 
 /**
  * Parses `from`, `to` (inclusive UTC days), `region`, `decision` (comma list), `format`

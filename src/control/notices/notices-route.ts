@@ -4,7 +4,6 @@
  * Mounted by the admin app behind its token check.
  */
 
-import { readConfig } from "../../platform/config";
 import { errorResponse } from "../../platform/errors";
 import { log } from "../../platform/log";
 import { getPolicy } from "../../store/store";
@@ -64,7 +63,7 @@ noticeRoutes.get("/exposure/notices", async (c) => {
     });
   }
 
-  const policy = await getPolicy(c.env.POLICY, readConfig(c.env).policyCacheMs);
+  const policy = await getPolicy(c.env);
   if (policy === null) {
     return errorResponse(
       "region_policy_unavailable",

@@ -64,7 +64,7 @@ export async function selfCheckOf(
   salt: string | undefined,
   now: number,
 ): Promise<SelfCheck> {
-  const path = policy.doc.scope?.include?.[0] ?? "/";
+  const path = policy.defaultPath;
   const facts = factsOf(request, path);
   // The window is taken without exemptions: an exempt caller still learns their dates.
   const regional = decide(policy, { ...facts, ip: null }, now);
@@ -227,7 +227,7 @@ selfCheck.get("/", async (c) => {
     return errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
   }
   const json = wantsJson(c.req.raw, c.req.query("format"));
-  const policy = await getPolicy(c.env.POLICY, config.policyCacheMs);
+  const policy = await getPolicy(c.env);
   if (policy === null) {
     const message = "No region policy is loaded right now; try again in a minute.";
     if (json) {

@@ -2,7 +2,7 @@
  * Where an enforcement window stands at an instant, in the words the dashboard and the
  * self-check page use ("blocks in 12 days", "blocking since 2024-07-09").
  */
-import type { CompiledWindow } from "../../policy/compile";
+import { boundText, type CompiledWindow } from "../../policy/compile";
 
 export const DAY_MS = 86_400_000;
 
@@ -18,12 +18,6 @@ export interface PhaseView {
   blocksInDays: number | null;
   /** One phrase: "blocks in 12 days (2024-07-09)", "blocking since 2024-07-09", "never blocks". */
   summary: string;
-}
-
-/** RFC 3339 text of a window bound: null = no bound, `"always"` = no enforcement section. */
-export function boundText(ms: number | null): string | null {
-  if (ms === null || ms === Number.POSITIVE_INFINITY) return null;
-  return ms === Number.NEGATIVE_INFINITY ? "always" : new Date(ms).toISOString();
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
