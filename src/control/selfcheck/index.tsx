@@ -37,7 +37,7 @@ export interface SelfCheck {
   meaning: string;
   /** The caller's enforcement window, when their region is unsupported. */
   enforcement: PhaseView | null;
-  /** The path the decision was taken for: the policy's first scope prefix. */
+  /** The path the decision was taken for: the policy's first judged include prefix (`judgedPath`). */
   checkedPath: string;
   policyVersion: string;
   docsUrl: string | null;
