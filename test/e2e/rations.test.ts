@@ -1,7 +1,9 @@
 /**
- * Rations per client address over real HTTP against the built bundle (SPEC section 7,
- * issue 22 items 4 and 5): `/check` ledger lookups and failed admin authentications. Locally
- * the client plays the edge by sending `CF-Connecting-IP` (in production Cloudflare sets it).
+ * Rations per client address over real HTTP against the built bundles (SPEC section 7,
+ * issue 22 items 4 and 5): `/check` ledger lookups and failed admin authentications, sent to
+ * the gate's hostname, so the control plane rations what reaches it through the CONTROL
+ * service binding. Locally the client plays the edge by sending `CF-Connecting-IP` (in
+ * production Cloudflare sets it).
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { livePolicy } from "../fixtures/policies";
