@@ -37,7 +37,7 @@ export default defineConfig({
                 FAIL_MODE: "closed",
                 ORIGIN_TIMEOUT_MS: "30000",
                 EXPOSURE_FLUSH_SECONDS: "5",
-                ADMIN_TOKEN: "test-admin-token-0123456789",
+                ADMIN_TOKEN: "test-admin-token-0123456789-0123456789",
                 IDENTITY_SALT: "test-identity-salt",
                 ORIGIN_URL: "http://origin.test",
                 POLICY_CACHE_SECONDS: "30",

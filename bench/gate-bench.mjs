@@ -428,7 +428,11 @@ async function main() {
       kv: !g.bare,
       vars: g.bare
         ? { ORIGIN_URL: originUrl }
-        : { ORIGIN_URL: originUrl, ADMIN_TOKEN: "bench-admin-token-0123456789", IDENTITY_SALT: "bench-salt" },
+        : {
+            ORIGIN_URL: originUrl,
+            ADMIN_TOKEN: "bench-admin-token-0123456789-0123456789",
+            IDENTITY_SALT: "bench-salt",
+          },
     })),
   ];
   // One at a time: several wrangler builds and workerd starts at once on two CPUs can

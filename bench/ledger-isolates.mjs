@@ -28,7 +28,7 @@ import { Miniflare } from "miniflare";
 
 const ROOT = join(import.meta.dirname, "..");
 const BUNDLE = join(ROOT, "dist", "index.js");
-const ADMIN_TOKEN = "bench-admin-token-0123456789";
+const ADMIN_TOKEN = "bench-admin-token-0123456789-0123456789";
 const ORIGIN_PORT = 20401;
 const { values } = parseArgs({
   options: {

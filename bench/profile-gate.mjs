@@ -41,7 +41,9 @@ const mf = new Miniflare({
     : {}),
   bindings: {
     ORIGIN_URL: `http://127.0.0.1:${ORIGIN_PORT}`,
-    ...(gateLike ? { IDENTITY_SALT: "bench-salt", ADMIN_TOKEN: "bench-admin-token-0123456789" } : {}),
+    ...(gateLike
+      ? { IDENTITY_SALT: "bench-salt", ADMIN_TOKEN: "bench-admin-token-0123456789-0123456789" }
+      : {}),
   },
   host: "127.0.0.1",
   port: PORT,

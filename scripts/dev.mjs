@@ -73,10 +73,20 @@ function wrangler(args) {
 }
 
 // Secrets for local dev only; .dev.vars is gitignored and never deployed.
+const shownVars = devVarsFile.startsWith(`${root}/`) ? relative(root, devVarsFile) : devVarsFile;
 if (!existsSync(devVarsFile)) {
-  writeFileSync(devVarsFile, "ADMIN_TOKEN=dev-admin-token\nIDENTITY_SALT=dev-salt\n");
-  const shown = devVarsFile.startsWith(`${root}/`) ? relative(root, devVarsFile) : devVarsFile;
-  console.log(`wrote ${shown} (ADMIN_TOKEN=dev-admin-token, IDENTITY_SALT=dev-salt) for local dev`);
+  writeFileSync(devVarsFile, "ADMIN_TOKEN=dev-admin-token-for-local-use-only\nIDENTITY_SALT=dev-salt\n");
+  console.log(
+    `wrote ${shownVars} (ADMIN_TOKEN=dev-admin-token-for-local-use-only, IDENTITY_SALT=dev-salt) for local dev`,
+  );
+} else {
+  // An ADMIN_TOKEN under 32 characters makes every admin route answer 503 admin_misconfigured.
+  const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVarsFile, "utf8"))?.[1]?.trim();
+  if (token !== undefined && token !== "" && [...token].length < 32) {
+    console.warn(
+      `npm start: ADMIN_TOKEN in ${shownVars} is ${[...token].length} characters; the admin API needs at least 32 (delete the file to get a new one)`,
+    );
+  }
 }
 
 let version;

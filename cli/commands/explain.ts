@@ -56,7 +56,7 @@ export const explain = command({
   --at TIME            decide at TIME (RFC 3339 or YYYY-MM-DD) instead of now
   --ip ADDRESS         client address (CF-Connecting-IP), for CIDR exemptions
   --fingerprint HEX    API-key fingerprint (see \`region-gate key fingerprint\`), for key exemptions
-  --path PATH          request path (default: the policy's first scope prefix)
+  --path PATH          request path (default: the first include prefix the gate judges)
   --policy FILE        decide with this file instead of the active policy
   --json               print the explanation as JSON (the admin API's shape)
 

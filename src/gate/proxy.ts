@@ -15,9 +15,10 @@ import type { Facts } from "../policy/facts";
  * hop-by-hop headers plus legacy ones proxies still see; `expect` (workerd answers a
  * client's `Expect: 100-continue` itself when the gate reads the body, while an origin's
  * `100 Continue` would come back to the gate as a response it cannot return: a 500);
- * headers that tell an origin another path (`X-Original-URL` & co., routed on by IIS and
- * Symfony-style origins without the gate having judged that path); `Forwarded`, whose
- * `host`/`proto`/`by` the gate cannot vouch for.
+ * headers that tell an origin another path, host, port or scheme (`X-Original-URL` & co.,
+ * routed on or built into URLs by IIS, Symfony, Envoy, nginx-ingress and Spring origins
+ * without the gate having judged or seen that path: SPEC section 5's list); `Forwarded`,
+ * whose `host`/`proto`/`by` the gate cannot vouch for.
  */
 const REMOVED: ReadonlySet<string> = new Set([
   "connection",
@@ -33,6 +34,18 @@ const REMOVED: ReadonlySet<string> = new Set([
   "x-original-url",
   "x-rewrite-url",
   "x-forwarded-prefix",
+  "x-forwarded-uri",
+  "x-original-uri",
+  "x-original-path",
+  "x-forwarded-path",
+  "x-envoy-original-path",
+  "x-host",
+  "x-forwarded-server",
+  "x-forwarded-port",
+  "x-forwarded-scheme",
+  "x-forwarded-ssl",
+  "x-url-scheme",
+  "front-end-https",
   "forwarded",
 ]);
 

@@ -9,7 +9,7 @@
 type ErrorType = "invalid_request_error" | "authentication_error" | "request_forbidden" | "server_error";
 
 interface ErrorSpec {
-  status: 400 | 401 | 403 | 404 | 409 | 412 | 413 | 422 | 500 | 502 | 503 | 504;
+  status: 400 | 401 | 403 | 404 | 409 | 412 | 413 | 422 | 429 | 500 | 502 | 503 | 504;
   /** 401 `authentication_error`, 403 `request_forbidden`, 5xx `server_error`, else `invalid_request_error`. */
   type: ErrorType;
   /** Used when the answer has nothing more specific to say; most answers do. */
@@ -59,6 +59,11 @@ export const ERRORS = {
   invalid_access_jwt: auth("the Cf-Access-Jwt-Assertion is not a valid token of this Access application"),
   access_keys_unavailable: server(503, "the Access team's signing keys could not be read; retry"),
   access_misconfigured: server(503, "set both ACCESS_TEAM_DOMAIN and ACCESS_AUD, or neither"),
+  admin_misconfigured: server(
+    503,
+    "the admin surface is switched off until its secrets are fixed; the admin_misconfigured log line says why",
+  ),
+  rate_limited: invalid(429, "too many requests from this address; retry after the Retry-After seconds"),
   body_too_large: invalid(413, "request body is over this route's limit; nothing was read or stored"),
   invalid_json: invalid(400, "request body is not a JSON document"),
   invalid_form: invalid(400, "the form body is malformed; reload the page and submit again"),

@@ -6,6 +6,7 @@ import { ERRORS, errorBody } from "../platform/errors";
 import { type Cidr, parseCidr } from "./cidr";
 import { buildCidrIndex, type CidrIndex } from "./cidr-index";
 import type { PolicyDocument } from "./schema";
+import { judgedPath } from "./scope";
 
 export interface CompiledWindow {
   /** Epoch ms, or null for "no warn phase". */
@@ -29,7 +30,10 @@ export interface CompiledPolicy {
   unknownBlock: boolean;
   torBlock: boolean;
   include: readonly string[];
-  /** The path a case without one is judged at (explain, the self-check, diffs): the first include prefix as written. */
+  /**
+   * The path a case without one is judged at (explain, the self-check, diffs, notices, the
+   * map): the first include prefix, as written, that no exclude prefix covers (`judgedPath`).
+   */
   defaultPath: string;
   exclude: readonly string[];
   keyExemptions: ReadonlyMap<string, number>;
@@ -102,7 +106,10 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     unknownBlock: doc.unknownCountry === "block",
     torBlock: (doc.tor ?? "block") === "block",
     include: (doc.scope?.include ?? ["/"]).map((p) => p.toLowerCase()),
-    defaultPath: doc.scope?.include?.[0] ?? "/",
+    defaultPath: judgedPath(
+      doc.scope?.include ?? ["/"],
+      (doc.scope?.exclude ?? []).map((p) => p.toLowerCase()),
+    ),
     exclude: (doc.scope?.exclude ?? []).map((p) => p.toLowerCase()),
     keyExemptions: new Map(
       (doc.exemptions ?? [])

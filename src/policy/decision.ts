@@ -5,6 +5,7 @@
  */
 import { findCidrExemption } from "./cidr-index";
 import type { CompiledPolicy, CompiledWindow } from "./compile";
+import { anyCovers, includeCovers } from "./scope";
 
 export type Decision =
   | "out_of_scope"
@@ -115,20 +116,9 @@ export function inScope(policy: CompiledPolicy, pathname: string): boolean {
   return paths === null || paths.some((path) => pathInScope(policy, path));
 }
 
-function matches(prefixes: readonly string[], path: string): boolean {
-  for (const prefix of prefixes) {
-    if (
-      path.startsWith(prefix) ||
-      (prefix.length === path.length + 1 && prefix.endsWith("/") && prefix.startsWith(path))
-    ) {
-      return true;
-    }
-  }
-  return false;
-}
-
+/** Prefixes cover paths on segment boundaries (SPEC section 2; `coversPath` in ./policy/scope.ts). */
 function pathInScope(policy: CompiledPolicy, path: string): boolean {
-  return matches(policy.include, path) && !matches(policy.exclude, path);
+  return includeCovers(policy.include, path) && !anyCovers(policy.exclude, path);
 }
 
 function blockOrMonitor(

@@ -22,7 +22,7 @@ export interface ExplainQuery {
   path?: string | undefined;
 }
 
-/** A parsed case. `path: null` means "the policy's first scope prefix". */
+/** A parsed case. `path: null` means "the policy's first judged include prefix" (`judgedPath`). */
 export interface ExplainCase {
   country: string | null;
   regionCode: string | null;

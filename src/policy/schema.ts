@@ -84,13 +84,16 @@ const pathPrefix = v.pipe(
 );
 /**
  * Headers that carry a credential or the client's address. The ledger stores identity
- * values as they arrive, so naming one of these would put secrets (or addresses) into
- * `/exposure` reports; the key is recorded only as its HMAC fingerprint.
+ * values as they arrive (and notices print them), so naming one of these would put secrets
+ * (or addresses) into `/exposure` reports; the key is recorded only as its HMAC fingerprint.
+ * `sec-websocket-protocol` is here because realtime clients carry their API key in it.
  */
 export const FORBIDDEN_IDENTITY_HEADERS: ReadonlySet<string> = new Set([
   "authorization",
   "proxy-authorization",
   "cookie",
+  "sec-websocket-protocol",
+  "cf-access-jwt-assertion",
   "x-api-key",
   "api-key",
   "cf-connecting-ip",
@@ -99,14 +102,44 @@ export const FORBIDDEN_IDENTITY_HEADERS: ReadonlySet<string> = new Set([
   "true-client-ip",
   "forwarded",
 ]);
+/**
+ * Parts of a header name that say it may carry a secret (`x-auth-token`, `x-goog-api-key`,
+ * `x-amz-signature`, `x-session-id`): any name containing one is refused (SPEC section 2).
+ */
+export const SECRET_NAME_PARTS = [
+  "auth",
+  "key",
+  "token",
+  "secret",
+  "session",
+  "password",
+  "cookie",
+  "signature",
+] as const;
+
+/** Why `name` may not be an identity header, or null when it may. */
+export function identityHeaderProblem(name: string): string | null {
+  const lower = name.toLowerCase();
+  const fix =
+    "and the ledger must never store one; name a header such as openai-organization (the API key is already recorded as its fingerprint)";
+  if (FORBIDDEN_IDENTITY_HEADERS.has(lower)) {
+    return `${JSON.stringify(name)} carries a credential or the client's address, ${fix}`;
+  }
+  const part = SECRET_NAME_PARTS.find((p) => lower.includes(p));
+  if (part !== undefined) {
+    return `${JSON.stringify(name)} contains "${part}", so it may carry a secret, ${fix}`;
+  }
+  return null;
+}
+
 const headerName = v.pipe(
   v.string("must be a string"),
   v.regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, "must be a lower-case HTTP header name (e.g. openai-organization)"),
-  v.check(
-    (name) => !FORBIDDEN_IDENTITY_HEADERS.has(name.toLowerCase()),
-    (i) =>
-      `${JSON.stringify(i.input)} carries a credential or the client's address, and the ledger must never store one; name a header such as openai-organization (the API key is already recorded as its fingerprint)`,
-  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const problem = identityHeaderProblem(dataset.value);
+    if (problem !== null) addIssue({ message: problem });
+  }),
 );
 
 /** `version` travels in response and origin headers: 1-128 visible ASCII characters. */

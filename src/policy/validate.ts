@@ -5,6 +5,7 @@
 import * as v from "valibot";
 import { isCountryCode, isSubdivisionCode } from "./codes";
 import { isRfc3339, type PolicyDocument, type PolicyProblem, PolicySchema } from "./schema";
+import { excludedBy } from "./scope";
 
 export type ValidationResult = { ok: true; policy: PolicyDocument } | { ok: false; errors: PolicyProblem[] };
 
@@ -57,9 +58,10 @@ function checkWindow(w: unknown, path: string, problems: PolicyProblem[]): void 
 }
 
 /**
- * A scope must leave something to judge. An include prefix is covered when it starts with
- * an exclude prefix (compared lower-cased, as the gate compares paths): every path it
- * matches is then excluded too. Reported on `include` when all of them are covered.
+ * A scope must leave something to judge. An include prefix is covered when an exclude
+ * prefix covers it on segment boundaries (`excludedBy`, compared lower-cased, as the gate
+ * compares paths): every path it matches is then excluded too, so `/v1/health` covers the
+ * include `/v1/health/` but not `/v1/healthz`. Reported on `include` when all are covered.
  */
 function scopeJudgesNothing(scope: Record<string, unknown>): PolicyProblem[] {
   if (!Array.isArray(scope.include)) return [];
@@ -75,7 +77,7 @@ function scopeJudgesNothing(scope: Record<string, unknown>): PolicyProblem[] {
   const include = strings(scope.include).map((p) => p.toLowerCase());
   const exclude = strings(scope.exclude).map((p) => p.toLowerCase());
   if (include.length < scope.include.length || exclude.length === 0) return [];
-  const coveredBy = include.map((p) => exclude.find((e) => p.startsWith(e)));
+  const coveredBy = include.map((p) => excludedBy(p, exclude));
   if (coveredBy.some((e) => e === undefined)) return [];
   return [
     {

@@ -8,7 +8,7 @@ const METADATA_BUDGET = 1000;
 
 export type ActivationVia = "push" | "rollback";
 
-/** One moment a document became active. `by` is `admin:<token fingerprint>` or `cli:<user>`. */
+/** One moment a document became active. `by` is `token`, an Access email or `cli:<user>`. */
 export interface Activation {
   at: string;
   by: string;

@@ -23,7 +23,7 @@ import type { PolicyStorage } from "./storage";
 export type Precondition = { ifMatch: string } | { ifNoneMatch: "*" } | null;
 
 export interface Actor {
-  /** `admin:<fingerprint>` or `cli:<user>`. */
+  /** `token`, an Access email or `cli:<user>`. */
   by: string;
   now: Date;
 }

@@ -304,7 +304,7 @@ export interface GateOptions {
 }
 
 /** Test secrets, the same as the `worker` vitest project's. */
-export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789-0123456789";
 export const TEST_IDENTITY_SALT = "test-identity-salt";
 
 /** wrangler.toml's (and wrangler.control.toml's) POLICY namespace id. */

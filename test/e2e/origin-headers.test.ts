@@ -126,6 +126,49 @@ describe("headers that name another path or host (SPEC section 5)", () => {
     expect(seen.headers["x-forwarded-proto"]).toBe("http");
   });
 
+  /** SPEC section 5: every header that tells an origin another path, host, port or scheme. */
+  const OVERRIDES: Record<string, string> = {
+    "X-Original-URL": "/v1/chat/completions",
+    "X-Rewrite-URL": "/v1/chat/completions",
+    "X-Forwarded-Prefix": "/v1",
+    "X-Forwarded-Uri": "/v1/chat/completions",
+    "X-Original-URI": "/v1/chat/completions",
+    "X-Original-Path": "/v1/chat/completions",
+    "X-Forwarded-Path": "/v1/chat/completions",
+    "X-Envoy-Original-Path": "/v1/chat/completions",
+    "X-Host": "evil.example",
+    "X-Forwarded-Server": "evil.example",
+    "X-Forwarded-Port": "8443",
+    "X-Forwarded-Scheme": "https",
+    "X-Forwarded-Ssl": "on",
+    "X-Url-Scheme": "https",
+    "Front-End-Https": "on",
+    Forwarded: "for=203.0.113.9;host=evil.example;proto=https",
+  };
+
+  test.each([
+    ["/status", "out_of_scope", JSON.stringify({ country: "CN" })],
+    ["/v1/models", "pass", JP],
+  ])(
+    "every override header of SPEC section 5 is removed (%s, %s); X-Forwarded-For is the edge's address",
+    async (path, decision, blob) => {
+      const res = await raw(path, {
+        ...OVERRIDES,
+        "X-Forwarded-For": "203.0.113.9, 198.51.100.7",
+        "MF-CF-Blob": blob,
+      });
+      expect(res.status, res.body).toBe(200);
+      const seen = JSON.parse(res.body) as OriginRecord;
+      expect(seen.headers["x-region-gate-decision"]).toBe(decision);
+      const names = seen.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+      for (const name of Object.keys(OVERRIDES)) {
+        expect(names, name).not.toContain(name.toLowerCase());
+      }
+      expect(seen.headers["x-forwarded-for"]).toBe("127.0.0.1");
+      expect(seen.headers.host).toBe(new URL(origin.url).host);
+    },
+  );
+
   test("a client cannot strip the headers the edge and the gate vouch for by listing them in Connection", async () => {
     const vouched = [
       "cf-connecting-ip",

@@ -205,3 +205,71 @@ export function expectedDecision(
   if (warnFrom !== null && now >= warnFrom) return { decision: "warn", region };
   return { decision: "observe", region };
 }
+
+/**
+ * Header names an operator might put in `identity.headers`: customer names, credentials,
+ * and random token characters, often built from fragments that contain (or nearly
+ * contain) the words SPEC section 2 refuses (`auth`, `key`, `token`, ...).
+ */
+export const identityHeaderName: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .array(
+      fc.constantFrom(
+        "x-",
+        "openai-",
+        "organization",
+        "project",
+        "tenant",
+        "org",
+        "auth",
+        "au",
+        "th",
+        "api-",
+        "key",
+        "ke",
+        "y",
+        "token",
+        "tok",
+        "en",
+        "secret",
+        "session",
+        "sess",
+        "password",
+        "pass",
+        "cookie",
+        "signature",
+        "sign",
+        "-id",
+        "sec-websocket-protocol",
+        "cf-access-jwt-assertion",
+        "authorization",
+        "forwarded",
+        "x-forwarded-for",
+        "cf-connecting-ip",
+      ),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map((parts) => parts.join("")),
+  fc.stringMatching(/^[a-z0-9-]{1,24}$/),
+  fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/),
+);
+
+/** Path segments where a longer name shares a prefix with a shorter one (`health`, `healthz`). */
+const SCOPE_SEGMENTS = ["v1", "v10", "health", "healthz", "health-records", "chat", "chatty", "x"] as const;
+const segmentPath = fc.array(fc.constantFrom(...SCOPE_SEGMENTS), { minLength: 1, maxLength: 3 });
+
+/** A scope prefix: segments, with or without a trailing `/` (or `/` alone). */
+export const scopePrefix: fc.Arbitrary<string> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant("/") },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(segmentPath, fc.boolean())
+      .map(([segs, slash]) => `/${segs.join("/")}${slash ? "/" : ""}`),
+  },
+);
+
+/** A clean request path (no escapes or dot segments) over the same segments. */
+export const scopeRequestPath: fc.Arbitrary<string> = fc
+  .tuple(fc.array(fc.constantFrom(...SCOPE_SEGMENTS), { maxLength: 4 }), fc.boolean())
+  .map(([segs, slash]) => `/${segs.join("/")}${slash && segs.length > 0 ? "/" : ""}`);

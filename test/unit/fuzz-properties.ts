@@ -13,8 +13,11 @@ import {
   anyFacts,
   COUNTRIES,
   expectedDecision,
+  identityHeaderName,
   instantMs,
   mutatedPolicy,
+  scopePrefix,
+  scopeRequestPath,
   subdivisionsOf,
   validPolicy,
 } from "./fuzz-arbitraries";
@@ -116,6 +119,94 @@ add(
       if (blockFrom !== null && now >= blockFrom) strictEqual(decision, "block", country);
       else if (warnFrom === null || now < warnFrom) strictEqual(decision, "observe", country);
       else strictEqual(decision, "warn", country);
+    }
+  },
+);
+
+/**
+ * SPEC section 2, written out here rather than imported, so the validator is checked
+ * against the contract: credential and client-address headers, and any name containing one
+ * of these words, may not name a customer.
+ */
+const SECRET_WORDS = ["auth", "key", "token", "secret", "session", "password", "cookie", "signature"];
+const CREDENTIAL_HEADERS = [
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "sec-websocket-protocol",
+  "cf-access-jwt-assertion",
+  "cf-connecting-ip",
+  "x-forwarded-for",
+  "x-real-ip",
+  "true-client-ip",
+  "forwarded",
+];
+
+add(
+  "identity.headers accepts exactly the lower-case names that carry no secret or address",
+  1,
+  [fc.uniqueArray(identityHeaderName, { minLength: 1, maxLength: 4 })],
+  (names) => {
+    const result = validatePolicy({
+      schema: 1,
+      version: "fuzz.1",
+      supported: ["DE"],
+      identity: { headers: names },
+    });
+    const refused = names
+      .map((name, i) => ({ name, i }))
+      .filter(
+        ({ name }) =>
+          !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) ||
+          CREDENTIAL_HEADERS.includes(name.toLowerCase()) ||
+          SECRET_WORDS.some((w) => name.toLowerCase().includes(w)),
+      );
+    const paths = result.ok ? [] : [...new Set(result.errors.map((e) => e.path))];
+    deepStrictEqual(
+      paths,
+      refused.map(({ i }) => `$.identity.headers[${i}]`),
+      JSON.stringify(names),
+    );
+  },
+);
+
+/** SPEC section 2: does `prefix` cover `path`? Segment boundaries unless it ends in `/`. */
+const covers = (prefix: string, path: string) =>
+  path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
+
+add(
+  "scope prefixes with and without a trailing / judge exactly the paths SPEC section 2 covers",
+  1,
+  [
+    fc.uniqueArray(scopePrefix, { minLength: 1, maxLength: 3 }),
+    fc.uniqueArray(scopePrefix, { maxLength: 3 }),
+    fc.array(scopeRequestPath, { minLength: 1, maxLength: 8 }),
+  ],
+  (include, exclude, paths) => {
+    const doc = { schema: 1, version: "fuzz.1", supported: ["DE"], scope: { include, exclude } };
+    const result = validatePolicy(doc);
+    // Every path an include prefix covers is excluded iff an exclude prefix covers the include prefix.
+    const judgesSomething = include.some((p) => !exclude.some((e) => covers(e, p)));
+    strictEqual(result.ok, judgesSomething, JSON.stringify({ include, exclude }));
+    if (!result.ok) {
+      deepStrictEqual(
+        result.errors.map((e) => e.path),
+        ["$.scope.include"],
+      );
+      return;
+    }
+    const policy = compilePolicy(result.policy);
+    // The include prefixes themselves (what explain and the map decide for) and arbitrary paths.
+    for (const path of [...include, ...paths]) {
+      // An include prefix ending in / also covers its path without the slash (erring wide).
+      const included = include.some((p) => covers(p, path) || (p.endsWith("/") && path === p.slice(0, -1)));
+      const expected = included && !exclude.some((e) => covers(e, path));
+      const decision = decide(policy, { path, country: "CN" }, 0).decision;
+      strictEqual(
+        decision !== "out_of_scope",
+        expected,
+        `${path} with ${JSON.stringify({ include, exclude })}`,
+      );
     }
   },
 );

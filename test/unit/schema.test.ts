@@ -135,6 +135,19 @@ describe("validatePolicy", () => {
       "x-real-ip",
       "true-client-ip",
       "forwarded",
+      // Issue 22 item 3: realtime keys, Access assertions and names that say "secret".
+      "sec-websocket-protocol",
+      "cf-access-jwt-assertion",
+      "x-auth-token",
+      "x-goog-api-key",
+      "x-amz-security-token",
+      "x-client-secret",
+      "x-session-id",
+      "x-db-password",
+      "x-hub-signature-256",
+      "set-cookie",
+      "oauth-client",
+      "x-apikey",
     ].map(
       (name) =>
         [
@@ -169,6 +182,32 @@ describe("validatePolicy", () => {
     const result = validatePolicy(specPolicy({ identity: { headers: ["Authorization"] } }));
     const messages = result.ok ? [] : result.errors.filter((e) => e.path === "$.identity.headers[0]");
     expect(messages.map((e) => e.message)).toContainEqual(expect.stringContaining("credential"));
+  });
+
+  it("says which part of an identity header's name refuses it", () => {
+    const result = validatePolicy(
+      specPolicy({
+        identity: { headers: ["openai-organization", "x-goog-api-key", "sec-websocket-protocol"] },
+      }),
+    );
+    expect(result.ok ? [] : result.errors).toEqual([
+      {
+        path: "$.identity.headers[1]",
+        message: expect.stringMatching(
+          /^"x-goog-api-key" contains "key", so it may carry a secret, and the ledger must never store one/,
+        ),
+      },
+      {
+        path: "$.identity.headers[2]",
+        message: expect.stringMatching(/^"sec-websocket-protocol" carries a credential/),
+      },
+    ]);
+  });
+
+  it("accepts identity headers that name a customer", () => {
+    for (const name of ["openai-organization", "openai-project", "x-org", "x-tenant-id", "x-customer"]) {
+      expect(pathsOf(specPolicy({ identity: { headers: [name] } })), name).toEqual([]);
+    }
   });
 
   it("says how to write a docsUrl in its normalised form", () => {

@@ -7,10 +7,11 @@
  */
 import { env } from "cloudflare:test";
 import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { FAILED_KEYS_MEMORY_MS } from "../../src/control/admin/access-jwt";
 import { livePolicy } from "../fixtures/policies";
 import { PROTECTED_ROUTES } from "./admin-auth-cases";
-import { adminFetch, csrfOf, dash, json, sessionCookie, TOKEN } from "./call";
+import { adminFetch, captureLogs, csrfOf, dash, json, sessionCookie, TOKEN } from "./call";
 
 const TEAM = "rg-access-test.cloudflareaccess.com";
 const AUD = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
@@ -256,14 +257,61 @@ describe("a valid Access token", () => {
 });
 
 describe("misconfiguration fails closed", () => {
-  it("answers 503 access_keys_unavailable when the team's certs cannot be read", async () => {
+  it("answers 503 access_keys_unavailable when the team's certs cannot be read; the log names the URL", async () => {
     const team = "rg-access-absent.cloudflareaccess.com"; // the fixture has no keys for it
     const jwt = await accessToken({ iss: `https://${team}` });
+    const logs = captureLogs();
     const res = await withAccess("/policy/history", jwt, { env: { ACCESS_TEAM_DOMAIN: team } });
     expect(res.status).toBe(503);
     const error = (await json(res)).error as { code: string; message: string };
     expect(error.code).toBe("access_keys_unavailable");
-    expect(error.message).toContain(`https://${team}/cdn-cgi/access/certs`);
+    expect(error.message).not.toContain(team);
+    expect(logs.events()).toContainEqual(
+      expect.objectContaining({
+        event: "access_refused",
+        code: "access_keys_unavailable",
+        reason: expect.stringContaining(`https://${team}/cdn-cgi/access/certs`),
+      }),
+    );
+  });
+
+  it("remembers a failed fetch of the certs: 20 requests during an outage make 1 fetch (issue 22)", async () => {
+    const team = "rg-access-outage.cloudflareaccess.com"; // no keys published: every fetch fails
+    const jwt = await accessToken({ iss: `https://${team}` });
+    for (let i = 0; i < 20; i++) {
+      const res = await withAccess("/policy/history", jwt, { env: { ACCESS_TEAM_DOMAIN: team } });
+      expect(res.status).toBe(503);
+      expect(JSON.stringify(await json(res))).not.toContain(team);
+    }
+    expect(await certFetches(team)).toBe(1);
+    // Once the outage is over and the memory has passed, the keys are fetched again.
+    await publish(team, [key], ["key-1"]);
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + FAILED_KEYS_MEMORY_MS + 1000 });
+    try {
+      const res = await withAccess("/policy/history", await accessToken({ iss: `https://${team}` }), {
+        env: { ACCESS_TEAM_DOMAIN: team },
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await certFetches(team)).toBe(2);
+  });
+
+  it("no 401 names the team domain", async () => {
+    const answers = [
+      await withAccess("/policy/history", null),
+      await withAccess("/policy/history", await accessToken({ signWith: otherKey })),
+      await withAccess("/policy/history", await accessToken({ iss: "https://evil.cloudflareaccess.com" })),
+      await withAccess("/policy/history", "not-a-jwt"),
+      await dashCall("/signin"),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(401);
+      const text = await res.text();
+      expect(text).not.toContain(TEAM);
+      expect(text).not.toContain("rg-access-test");
+    }
   });
 
   it.each([

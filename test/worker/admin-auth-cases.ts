@@ -3,7 +3,8 @@
  * and the list of those routes.
  */
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { resetAuthFailures } from "../../src/control/admin/auth";
 import { adminFetch, BASE, type Call, captureLogs, json, TOKEN } from "./call";
 
 /** Every protected admin route, with a body it would accept. */
@@ -59,6 +60,8 @@ export function runAdminAuthCases(): void {
       code: "not_found",
     },
   ];
+  // Every case comes from one client address: forget its failed attempts (rationed per address).
+  beforeEach(() => resetAuthFailures());
   describe.each(PROTECTED_ROUTES)("$method $path", (route) => {
     it.each(cases)("refuses $name", async ({ call, status, code }) => {
       const before = await env.POLICY.get("policy");

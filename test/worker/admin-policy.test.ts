@@ -71,9 +71,11 @@ describe("PUT /policy", () => {
 
     const entry = (await history()).versions[0]!;
     expect(entry).toMatchObject({ version: "spec.1", active: true });
-    expect(entry.activations).toEqual([
-      { at: expect.any(String), by: `admin:${await fingerprint("test-identity-salt", TOKEN)}`, via: "push" },
-    ]);
+    expect(entry.activations).toEqual([{ at: expect.any(String), by: "token", via: "push" }]);
+    // Never a hash of the token: with it, a guessed token could be confirmed offline (issue 22).
+    const stored = `${await env.POLICY.get("policy@spec.1", "text")}${JSON.stringify(await env.POLICY.getWithMetadata("policy@spec.1"))}`;
+    expect(stored).not.toContain(await fingerprint("test-identity-salt", TOKEN));
+    expect(JSON.stringify(await history())).not.toContain(await fingerprint("test-identity-salt", TOKEN));
   });
 
   it("refuses an invalid document with 422 and every problem, the same list the CLI prints", async () => {

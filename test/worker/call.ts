@@ -12,7 +12,7 @@ import control from "../../src/control/index";
 import gate from "../../src/gate/index";
 
 /** ADMIN_TOKEN as vitest.config.ts binds it. */
-export const TOKEN = "test-admin-token-0123456789";
+export const TOKEN = "test-admin-token-0123456789-0123456789";
 export const GATE = "https://gate.test";
 /** The admin prefix (SPEC section 7). */
 export const BASE = `${GATE}/__region-gate`;

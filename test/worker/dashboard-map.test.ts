@@ -96,6 +96,19 @@ describe("map page", () => {
     expect(atVe.html).toMatch(/<a href="[^"]+" aria-current="true">/);
   });
 
+  it("colours by a path the gate judges when the first include prefix is excluded (issue 22)", async () => {
+    const scoped = livePolicy({
+      version: "map.scope",
+      scope: { include: ["/v1/health", "/v1/"], exclude: ["/v1/health"] },
+    });
+    const res = await adminFetch("/policy", { method: "PUT", body: scoped });
+    expect(res.status).toBe(200);
+    const { html } = await page("/map", await signIn());
+    const classes = areaClasses(html);
+    expect(classes.get("CN")).toBe("block");
+    expect(classes.get("JP")).toBe("pass");
+  });
+
   it("explains a malformed date and shows the map now", async () => {
     await pushed();
     const res = await page("/map?at=2024-13-40", await signIn());

@@ -278,7 +278,7 @@ describe("rollback from the dashboard", () => {
     const cookie = await signIn();
     const { html } = await page("/history", cookie);
     expect(html).toMatch(
-      /<code>dash\.3<\/code><\/td><td data-label="How">push<\/td><td data-label="Who" class="mono">admin:[0-9a-f]{16}<\/td>/,
+      /<code>dash\.3<\/code><\/td><td data-label="How">push<\/td><td data-label="Who" class="mono">token<\/td>/,
     );
     expect(html).toContain("diff from dash.2");
     const version = await page("/history/dash.2?against=dash.1", cookie);

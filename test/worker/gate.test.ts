@@ -98,7 +98,7 @@ describe("what the client sees", () => {
     const authenticated = await gate(
       "/__region-gate/no-such-route",
       { country: "CN" },
-      { headers: { authorization: "Bearer test-admin-token-0123456789" } },
+      { headers: { authorization: "Bearer test-admin-token-0123456789-0123456789" } },
     );
     expect(authenticated.status).toBe(404);
     expect(authenticated.headers.get("x-origin")).toBeNull();

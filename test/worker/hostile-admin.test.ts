@@ -122,12 +122,15 @@ describe("credentials", () => {
 
   it("answers 401 to tokens of every other length, and to an empty bearer", async () => {
     const logs = captureLogs();
+    // Failed attempts are rationed per client address: each guess comes from its own one.
+    let caller = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-") }),
         async (token) => {
           fc.pre(token !== TOKEN && token.length > 0);
-          const res = await adminFetch("/policy", { token });
+          const ip = `2001:db8:${(++caller).toString(16)}::1`;
+          const res = await adminFetch("/policy", { token, headers: { "cf-connecting-ip": ip } });
           await res.arrayBuffer();
           return res.status === 401;
         },

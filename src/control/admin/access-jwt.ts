@@ -9,7 +9,22 @@ import type { AccessConfig } from "./access-config";
 
 export type AccessVerdict =
   | { ok: true; actor: string }
-  | { ok: false; status: 401 | 503; code: "invalid_access_jwt" | "access_keys_unavailable"; message: string };
+  | {
+      ok: false;
+      status: 401 | 503;
+      code: "invalid_access_jwt" | "access_keys_unavailable";
+      /** For the client: never names the team domain or the certs URL. */
+      message: string;
+      /** For the log only: the cause, with the certs URL. */
+      detail: string;
+    };
+
+/**
+ * How long a failed fetch of the team's keys is remembered (SPEC section 9): meanwhile every
+ * token that needs them is answered 503 at once, so a burst of requests during an outage of
+ * the certs endpoint makes one fetch, not one each.
+ */
+export const FAILED_KEYS_MEMORY_MS = 10_000;
 
 /**
  * The team's key set, one per certs URL. jose keeps the fetched keys for 10 minutes and
@@ -18,24 +33,38 @@ export type AccessVerdict =
  * pending fetch to another (it starts its own), because workerd ties a pending promise to
  * the request that created it (the same rule as the cached keys of ./auth.ts).
  */
-let keySet: { certsUrl: string; remote: JWTVerifyGetKey } | undefined;
+let keySet:
+  | { certsUrl: string; remote: JWTVerifyGetKey; failed: { at: number; reason: string } | null }
+  | undefined;
 
 /** The certs endpoint could not be read: the gate cannot tell a good token from a bad one. */
 class KeysUnavailable extends Error {}
 
 function keysOf(config: AccessConfig): JWTVerifyGetKey {
   if (keySet?.certsUrl !== config.certsUrl) {
-    keySet = { certsUrl: config.certsUrl, remote: createRemoteJWKSet(new URL(config.certsUrl)) };
+    keySet = {
+      certsUrl: config.certsUrl,
+      remote: createRemoteJWKSet(new URL(config.certsUrl)),
+      failed: null,
+    };
   }
-  const { remote } = keySet;
+  const set = keySet;
   return async (header, token) => {
+    const failed = set.failed;
+    if (failed !== null && Date.now() - failed.at < FAILED_KEYS_MEMORY_MS) {
+      throw new KeysUnavailable(`${failed.reason} (remembered for ${FAILED_KEYS_MEMORY_MS / 1000} s)`);
+    }
     try {
-      return await remote(header, token);
+      const key = await set.remote(header, token);
+      set.failed = null;
+      return key;
     } catch (err) {
       // No key for the token's kid is the token's fault; anything else is the fetch's.
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
         throw err;
-      throw new KeysUnavailable(err instanceof Error ? err.message : String(err));
+      const reason = err instanceof Error ? err.message : String(err);
+      set.failed = { at: Date.now(), reason };
+      throw new KeysUnavailable(reason);
     }
   };
 }
@@ -59,22 +88,22 @@ export async function verifyAccessJwt(config: AccessConfig, token: string): Prom
     });
     const actor = actorOf(payload);
     if (actor === null) {
-      return {
-        ok: false,
-        status: 401,
-        code: "invalid_access_jwt",
-        message:
-          "the Cf-Access-Jwt-Assertion names no email (nor service token), so no change could be attributed",
-      };
+      const message =
+        "the Cf-Access-Jwt-Assertion names no email (nor service token), so no change could be attributed";
+      return { ok: false, status: 401, code: "invalid_access_jwt", message, detail: message };
     }
     return { ok: true, actor };
   } catch (err) {
+    // The answers never name the team domain: a caller without a valid token learns nothing
+    // about where the operators sign in. The log line has the detail.
     if (err instanceof KeysUnavailable) {
       return {
         ok: false,
         status: 503,
         code: "access_keys_unavailable",
-        message: `could not read the Access signing keys from ${config.certsUrl} (${err.message}); check ACCESS_TEAM_DOMAIN and retry`,
+        message:
+          "could not read the Cloudflare Access signing keys; retry (the operators' log line access_refused says why)",
+        detail: `could not read the Access signing keys from ${config.certsUrl} (${err.message}); check ACCESS_TEAM_DOMAIN`,
       };
     }
     const reason = err instanceof Error ? err.message : String(err);
@@ -82,7 +111,8 @@ export async function verifyAccessJwt(config: AccessConfig, token: string): Prom
       ok: false,
       status: 401,
       code: "invalid_access_jwt",
-      message: `the Cf-Access-Jwt-Assertion is not a valid token of this Access application (${reason}); sign in through Cloudflare Access (${config.issuer}) again`,
+      message: `the Cf-Access-Jwt-Assertion is not a valid token of this Access application (${reason}); sign in through Cloudflare Access again`,
+      detail: `${reason} (issuer ${config.issuer})`,
     };
   }
 }

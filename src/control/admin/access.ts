@@ -2,6 +2,7 @@
  * The admin surface's front door, shared by the admin API and the dashboard (`/healthz`
  * and the self-check page stay outside it):
  * - 404 while ADMIN_TOKEN is unset: the admin surface does not exist then;
+ * - 503 `admin_misconfigured` while it is shorter than 32 characters (SPEC section 1);
  * - with ACCESS_TEAM_DOMAIN and ACCESS_AUD set, a valid `Cf-Access-Jwt-Assertion` as well
  *   (SPEC section 9), whose email becomes the actor in policy history. The admin token
  *   (bearer or dashboard sign-in) is still required after it.
@@ -12,6 +13,7 @@ import { errorResponse } from "../../platform/errors";
 import { log } from "../../platform/log";
 import type { AppEnv } from "../app";
 import { type AccessConfig, readAccessConfig } from "./access-config";
+import { ADMIN_TOKEN_MIN_LENGTH } from "./auth";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -32,6 +34,15 @@ export const adminSurface: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
     return errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
   }
+  const length = [...c.env.ADMIN_TOKEN].length;
+  if (length < ADMIN_TOKEN_MIN_LENGTH) {
+    // Fail closed: a short token could be guessed. The gate's own traffic is untouched.
+    log("error", "admin_misconfigured", {
+      error: `ADMIN_TOKEN is ${length} characters long; the admin surface needs at least ${ADMIN_TOKEN_MIN_LENGTH}`,
+      fix: "set a long random token (openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN)",
+    });
+    return errorResponse("admin_misconfigured");
+  }
   let access: AccessConfig | null;
   try {
     access = readAccessConfig(c.env);
@@ -46,7 +57,7 @@ export const adminSurface: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (!assertion) {
       return errorResponse(
         "missing_access_jwt",
-        `the admin surface is behind Cloudflare Access (${access.teamDomain}) and this request carries no Cf-Access-Jwt-Assertion; reach it through the Access application, not around it`,
+        "the admin surface is behind Cloudflare Access and this request carries no Cf-Access-Jwt-Assertion; reach it through the Access application, not around it",
       );
     }
     const { verifyAccessJwt } = await import("./access-jwt");
@@ -54,7 +65,7 @@ export const adminSurface: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (!verdict.ok) {
       log("warn", "access_refused", {
         code: verdict.code,
-        reason: verdict.message,
+        reason: verdict.detail,
         path: new URL(c.req.url).pathname,
       });
       return errorResponse(verdict.code, verdict.message);

@@ -1,14 +1,48 @@
 /**
  * Admin authentication: `Authorization: Bearer <ADMIN_TOKEN>`. Both tokens are HMACed
  * with a random per-isolate key and the digests compared with `timingSafeEqual`, so
- * neither the content nor the length of the secret leaks through timing.
+ * neither the content nor the length of the secret leaks through timing. Failed attempts
+ * are rationed per client address (`AUTH_FAILURES_PER_MINUTE`), so guesses are slow too.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { ControlEnv } from "../../platform/config";
 import { errorResponse } from "../../platform/errors";
-import { bearerToken, fingerprint } from "../../platform/fingerprint";
+import { bearerToken } from "../../platform/fingerprint";
 import { log } from "../../platform/log";
 import type { AppEnv } from "../app";
+import { callerOf, Ration } from "../ration";
+
+/** Shortest ADMIN_TOKEN the admin surface accepts (SPEC section 1); shorter: 503 admin_misconfigured. */
+export const ADMIN_TOKEN_MIN_LENGTH = 32;
+
+/** Failed admin authentications (API bearer or dashboard sign-in) per client address and minute. */
+export const AUTH_FAILURES_PER_MINUTE = 10;
+const failures = new Ration(AUTH_FAILURES_PER_MINUTE);
+
+/**
+ * 429 with `Retry-After` while the request's client address has used up its failed
+ * attempts, else null. Checked before the token is compared, so a throttled caller learns
+ * nothing, not even from the right token.
+ */
+export function authThrottled(request: Request, now: number): Response | null {
+  const wait = failures.wait(callerOf(request.headers), now);
+  if (wait === 0) return null;
+  log("warn", "admin_auth_throttled", { path: new URL(request.url).pathname, retryAfter: wait });
+  return errorResponse(
+    "rate_limited",
+    `too many failed admin authentications from this address; retry in ${wait} s`,
+    { headers: { "retry-after": String(wait) } },
+  );
+}
+
+/** Counts a failed admin authentication against the request's client address. */
+export function authFailed(request: Request, now: number): void {
+  failures.take(callerOf(request.headers), now);
+}
+
+/** Forgets every failed attempt (tests). */
+export function resetAuthFailures(): void {
+  failures.reset();
+}
 
 /** Query parameters that look like credentials; URLs end up in logs, so they are refused. */
 const QUERY_CREDENTIALS = ["token", "access_token", "admin_token", "auth", "authorization", "bearer", "key"];
@@ -63,7 +97,11 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
       { headers: challenge },
     );
   }
+  const now = Date.now();
+  const throttled = authThrottled(c.req.raw, now);
+  if (throttled !== null) return throttled;
   if (!(await tokensEqual(token, expected))) {
+    authFailed(c.req.raw, now);
     log("warn", "admin_auth_failed", { path: new URL(c.req.url).pathname });
     return errorResponse(
       "invalid_token",
@@ -78,18 +116,13 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /**
  * Who made a change, as recorded in history: the Cloudflare Access email when Access is
- * configured (SPEC section 9); otherwise `admin:<fingerprint of the token>` with
- * `IDENTITY_SALT` (reproducible with `region-gate key fingerprint`), or `admin` without a salt.
- * `token` defaults to the request's bearer token (the dashboard passes the admin token).
+ * configured (SPEC section 9), otherwise `token` (SPEC section 7). Never a hash of the
+ * token: history is read by whoever reads KV, and a salted hash there would let a guessed
+ * token be confirmed offline.
  */
-export async function adminActor(
-  c: Pick<Context<AppEnv>, "env" | "var" | "req">,
-  token = bearerToken(c.req.header("authorization") ?? null),
-): Promise<string> {
-  return c.var.accessActor ?? actorOf(c.env, token);
+export function adminActor(c: Pick<Context<AppEnv>, "var">): string {
+  return c.var.accessActor ?? TOKEN_ACTOR;
 }
 
-/** How history records whoever holds `token`: `admin:<token fingerprint>`, or `admin` without a salt. */
-export async function actorOf(env: ControlEnv, token: string | null): Promise<string> {
-  return token && env.IDENTITY_SALT ? `admin:${await fingerprint(env.IDENTITY_SALT, token)}` : "admin";
-}
+/** History's actor for a change made with the admin token. */
+export const TOKEN_ACTOR = "token";

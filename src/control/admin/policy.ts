@@ -95,7 +95,7 @@ policyRoutes.put("/policy", async (c) => {
       `the policy is invalid (${result.errors.length} problems); the active policy is unchanged`,
     );
   }
-  const outcome = await pushStored(c.env.POLICY, result.policy, await adminActor(c), precondition(c));
+  const outcome = await pushStored(c.env.POLICY, result.policy, adminActor(c), precondition(c));
   return written(c, outcome);
 });
 
@@ -135,6 +135,6 @@ policyRoutes.post("/policy/rollback", async (c) => {
       param: "version",
     });
   }
-  const outcome = await rollbackStored(c.env.POLICY, version, await adminActor(c), precondition(c));
+  const outcome = await rollbackStored(c.env.POLICY, version, adminActor(c), precondition(c));
   return written(c, outcome);
 });

@@ -20,7 +20,7 @@ import { asActiveMeta } from "../../store/meta";
 import { rollbackStored, storedDocument } from "../../store/service";
 import { getPolicy } from "../../store/store";
 import { adminSurface } from "../admin/access";
-import { adminActor, tokensEqual } from "../admin/auth";
+import { adminActor, authFailed, authThrottled, tokensEqual } from "../admin/auth";
 import { type AppEnv, newApp } from "../app";
 import { readFormBody } from "../body";
 import { HTML_HEADERS } from "../ui/layout";
@@ -76,7 +76,18 @@ dashboard.post("/signin", async (c) => {
   const { form } = body;
   const next = safeNext(form.next);
   const given = typeof form.token === "string" ? form.token : "";
+  const now = Date.now();
+  const throttled = authThrottled(c.req.raw, now);
+  if (throttled !== null) {
+    const wait = throttled.headers.get("retry-after") ?? "60";
+    return c.html(
+      <SignIn next={next} error={`Too many failed sign-ins from this address; try again in ${wait} s.`} />,
+      429,
+      { "retry-after": wait },
+    );
+  }
   if (!(await tokensEqual(given, c.var.token))) {
+    authFailed(c.req.raw, now);
     log("warn", "dashboard_signin_failed", {});
     return c.html(<SignIn next={next} error="That is not the gate's admin token." />, 401);
   }
@@ -260,7 +271,7 @@ dashboard.post("/rollback", async (c) => {
       />,
     );
   }
-  const by = await adminActor(c, c.var.token);
+  const by = adminActor(c);
   const pre = typeof form.etag === "string" && form.etag !== "" ? { ifMatch: form.etag } : null;
   const result = await rollbackStored(c.env.POLICY, version, by, pre, { via: "dashboard" });
   if (!result.ok) {

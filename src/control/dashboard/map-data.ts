@@ -11,7 +11,7 @@ import { explainCase } from "../../policy/explain";
 import { readableInstant } from "../ui/phase";
 import type { RegionExposure } from "./data";
 
-/** The map's phases: decide() on the policy's first scope prefix for a caller from there. */
+/** The map's phases: decide() on the policy's first judged include prefix (`judgedPath`) for a caller from there. */
 export const PHASES = ["block", "warn", "observe", "monitor", "pass"] as const;
 export type MapPhase = (typeof PHASES)[number];
 

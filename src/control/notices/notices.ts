@@ -94,7 +94,7 @@ export function nextStep(policy: CompiledPolicy, region: string, now: number): N
   const dash = region.indexOf("-");
   const country = dash < 0 ? region : region.slice(0, dash);
   const regionCode = dash < 0 ? null : region.slice(dash + 1);
-  const path = policy.include[0] ?? "/";
+  const path = policy.defaultPath;
   const v = decide(policy, { path, country, regionCode }, now);
   const monitorOnly = policy.monitor;
   const suffix = monitorOnly ? " (monitor mode: requests still pass)" : "";

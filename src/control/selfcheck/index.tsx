@@ -22,6 +22,7 @@ import { type Decision, decide } from "../../policy/decision";
 import { factsOf, judge } from "../../policy/facts";
 import { getPolicy } from "../../store/store";
 import { newApp } from "../app";
+import { callerOf } from "../ration";
 import { HTML_HEADERS, Page } from "../ui/layout";
 import { type PhaseView, phaseAt, readableInstant } from "../ui/phase";
 import { type OwnLedgerError, type OwnLedgerView, ownLedgerView } from "./own-ledger";
@@ -37,7 +38,7 @@ export interface SelfCheck {
   meaning: string;
   /** The caller's enforcement window, when their region is unsupported. */
   enforcement: PhaseView | null;
-  /** The path the decision was taken for: the policy's first scope prefix. */
+  /** The path the decision was taken for: the policy's first judged include prefix (`judgedPath`). */
   checkedPath: string;
   policyVersion: string;
   docsUrl: string | null;
@@ -97,7 +98,13 @@ async function ledgerOf(
   if (!env.IDENTITY_SALT) {
     return { fingerprint: null, error: "This gate does not fingerprint keys (IDENTITY_SALT is unset)." };
   }
-  return ownLedgerView(env, policy, await fingerprint(env.IDENTITY_SALT, token), now);
+  return ownLedgerView(
+    env,
+    policy,
+    await fingerprint(env.IDENTITY_SALT, token),
+    now,
+    callerOf(request.headers),
+  );
 }
 
 const wantsJson = (request: Request, format: string | undefined) =>
@@ -246,6 +253,10 @@ selfCheck.get("/", async (c) => {
   check.ledger = await ledgerOf(c.env, policy, c.req.raw, now);
   // The answer depends on the caller's key: never cached by a shared cache.
   const vary = { vary: "accept, authorization" };
-  if (json) return c.json(check, 200, { "cache-control": "no-store", ...vary });
-  return c.html(<CheckPage check={check} />, 200, { ...HTML_HEADERS, ...vary });
+  // Over its ration of ledger lookups (SPEC section 7): 429, the rest of the answer still given.
+  const wait = check.ledger !== null && "retryAfter" in check.ledger ? check.ledger.retryAfter : undefined;
+  const status = wait === undefined ? 200 : 429;
+  const headers = wait === undefined ? vary : { ...vary, "retry-after": String(wait) };
+  if (json) return c.json(check, status, { "cache-control": "no-store", ...headers });
+  return c.html(<CheckPage check={check} />, status, { ...HTML_HEADERS, ...headers });
 });

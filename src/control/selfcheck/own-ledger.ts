@@ -4,10 +4,12 @@
  * nothing about any other key. The key is only hashed, never echoed or stored.
  *
  * Cost is bounded twice: a fingerprint's rows are cached in the isolate for a minute
- * (resolved values only, never a pending promise shared across requests), and an isolate
- * makes at most `READS_PER_MINUTE` uncached ledger reads a minute, so a client sending
- * random keys cannot turn `/check` into a fan-out amplifier. Each uncached read is one
- * per-fingerprint read of the ledger (see docs/ledger.md, "Reading it").
+ * (resolved values only, never a pending promise shared across requests), and each client
+ * address makes at most `LOOKUPS_PER_MINUTE` uncached ledger reads a minute (SPEC section
+ * 7), so a client sending random keys cannot turn `/check` into a fan-out amplifier, nor
+ * use up anyone else's lookups. Each uncached read is one per-fingerprint read of the
+ * ledger, which asks every shard: the ledger shards by region (see docs/ledger.md,
+ * "Reading it").
  */
 
 import { utcDay } from "../../exposure/model";
@@ -16,6 +18,7 @@ import { log } from "../../platform/log";
 import type { CompiledPolicy } from "../../policy/compile";
 import { buildNotices, type NoticeRegion, type NoticeRow } from "../notices/notices";
 import { readFingerprint } from "../notices/notices-read";
+import { Ration } from "../ration";
 
 /** Days the customer view covers, today included. */
 export const OWN_VIEW_DAYS = 30;
@@ -23,8 +26,8 @@ export const OWN_VIEW_DAYS = 30;
 export const OWN_VIEW_CACHE_MS = 60_000;
 /** Fingerprints remembered per isolate (oldest dropped first). */
 const CACHE_ENTRIES = 1000;
-/** Uncached ledger reads an isolate makes per minute for `/check`. */
-export const READS_PER_MINUTE = 120;
+/** Uncached ledger reads a client address may make per minute for `/check` (then 429). */
+export const LOOKUPS_PER_MINUTE = 20;
 
 /** What `/check` reports of the caller's own key. */
 export interface OwnLedgerView {
@@ -40,19 +43,21 @@ export interface OwnLedgerView {
   readAt: string;
 }
 
-/** The view could not be made: no salt, or the ledger could not be read now. */
+/** The view could not be made: no salt, the ledger could not be read now, or the caller is over its ration. */
 export interface OwnLedgerError {
   fingerprint: string | null;
   error: string;
+  /** Over its ration of lookups: seconds until the caller may look up again (`Retry-After`). */
+  retryAfter?: number;
 }
 
 const cache = new Map<string, { at: number; from: string; rows: NoticeRow[] }>();
-let window = { start: 0, reads: 0 };
+const lookups = new Ration(LOOKUPS_PER_MINUTE);
 
-/** Empties the cache and the read budget (tests). */
+/** Empties the cache and every caller's ration (tests). */
 export function resetOwnLedgerCache(): void {
   cache.clear();
-  window = { start: 0, reads: 0 };
+  lookups.reset();
 }
 
 async function rowsOf(
@@ -61,12 +66,12 @@ async function rowsOf(
   from: string,
   to: string,
   now: number,
-): Promise<{ at: number; rows: NoticeRow[] } | null> {
+  caller: string,
+): Promise<{ at: number; rows: NoticeRow[] } | { retryAfter: number }> {
   const hit = cache.get(fingerprint);
   if (hit && now - hit.at < OWN_VIEW_CACHE_MS && hit.from === from) return hit;
-  if (now - window.start >= 60_000) window = { start: now, reads: 0 };
-  if (window.reads >= READS_PER_MINUTE) return null;
-  window.reads++;
+  const retryAfter = lookups.take(caller, now);
+  if (retryAfter > 0) return { retryAfter };
   const rows = await readFingerprint(env, fingerprint, { from, to });
   const entry = { at: now, from, rows };
   cache.delete(fingerprint);
@@ -75,24 +80,34 @@ async function rowsOf(
   return entry;
 }
 
-/** The ledger view of `fingerprint` over the last 30 days, judged by `policy` at `now`. */
+/**
+ * The ledger view of `fingerprint` over the last 30 days, judged by `policy` at `now`; an
+ * uncached read counts against `caller`'s ration (`callerOf`, ../ration.ts).
+ */
 export async function ownLedgerView(
   env: ControlEnv,
   policy: CompiledPolicy,
   fingerprint: string,
   now: number,
+  caller: string,
 ): Promise<OwnLedgerView | OwnLedgerError> {
   const to = utcDay(now);
   const from = utcDay(now - (OWN_VIEW_DAYS - 1) * 86_400_000);
   let got: Awaited<ReturnType<typeof rowsOf>>;
   try {
-    got = await rowsOf(env, fingerprint, from, to, now);
+    got = await rowsOf(env, fingerprint, from, to, now, caller);
   } catch (err) {
     log("error", "selfcheck_ledger_failed", { error: err instanceof Error ? err.message : String(err) });
     return { fingerprint, error: "The traffic record could not be read right now; try again in a minute." };
   }
-  if (got === null)
-    return { fingerprint, error: "Too many traffic-record lookups right now; try again in a minute." };
+  if ("retryAfter" in got) {
+    const { retryAfter } = got;
+    return {
+      fingerprint,
+      error: `Too many traffic-record lookups from your address; try again in ${retryAfter} s.`,
+      retryAfter,
+    };
+  }
   const identities = new Set<string>();
   for (const r of got.rows) identities.add(r.identity);
   // One customer per key here: identities are listed, regions merged across them.
