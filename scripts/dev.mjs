@@ -2,16 +2,22 @@
 /**
  * `npm start`: both Workers under one `wrangler dev` (the gate, wrangler.toml, on the port;
  * the control plane, wrangler.control.toml, behind the gate's CONTROL binding) in front of
- * the demo origin, with examples/policy.json seeded into the local KV. Ctrl-C, SIGTERM or SIGHUP (to this script
- * or to npm), or the end of the process that started it, stops everything it started.
+ * the demo origin, on the local store (`.wrangler/state`). The store is never overwritten:
+ * POLICY_FILE (examples/policy.json) is seeded only into a store that has no active policy,
+ * through the admin API once the gate answers, so a failed start changes nothing and a
+ * policy pushed meanwhile survives a restart. `npm start -- --reset` empties the local store
+ * (policy, history and ledger) first. Ctrl-C, SIGTERM or SIGHUP (to this script or to npm),
+ * or the end of the process that started it, stops everything it started.
  *
  * Env: GATE_PORT (8787), DEMO_ORIGIN_PORT (8788), INSPECTOR_PORT (wrangler's default),
- * POLICY_FILE (examples/policy.json), PERSIST_TO (the local store, .wrangler/state),
- * DEV_VARS (the local secrets file, .dev.vars).
+ * POLICY_FILE (examples/policy.json; relative to the repository root, or absolute),
+ * PERSIST_TO (the local store, .wrangler/state), DEV_VARS (the local secrets file, .dev.vars).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo/origin.mjs";
 import { curlLines } from "./curl-lines.mjs";
@@ -20,14 +26,25 @@ import { isolatedWranglerConfig } from "./wrangler-config.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const gatePort = Number(process.env.GATE_PORT ?? 8787);
 const originPort = Number(process.env.DEMO_ORIGIN_PORT ?? 8788);
-const policyFile = process.env.POLICY_FILE ?? "examples/policy.json";
+const policyFile = process.env.POLICY_FILE || "examples/policy.json";
+const policyPath = resolve(root, policyFile);
 const wranglerBin = join(root, "node_modules", ".bin", "wrangler");
+const cliBin = join(root, "bin", "region-gate.mjs");
 const inspectorPort = process.env.INSPECTOR_PORT;
 const persistTo = process.env.PERSIST_TO;
 const defaultDevVars = join(root, ".dev.vars");
 const devVarsFile = process.env.DEV_VARS ? resolve(process.env.DEV_VARS) : defaultDevVars;
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const shown = (path) => (path.startsWith(`${root}/`) ? relative(root, path) : path);
+
+const USAGE = `Usage: npm start [-- --reset]
+
+  --reset   empty the local store first (${shown(resolve(root, persistTo ?? ".wrangler/state"))}/v3: the
+            policy, its history and the exposure ledger), then seed POLICY_FILE
+
+Without --reset the local store is kept as it is; POLICY_FILE (${policyFile}) is
+seeded only when the store has no active policy.`;
 
 function alive(pid) {
   try {
@@ -57,7 +74,7 @@ function watchedAncestors() {
   return pids;
 }
 
-// Taken first: a signal to npm during the seeding below already orphans this script.
+// Taken first: a signal to npm during the checks below already orphans this script.
 const watched = watchedAncestors();
 
 function fail(message) {
@@ -65,12 +82,47 @@ function fail(message) {
   process.exit(1);
 }
 
-function wrangler(args) {
-  const run = spawnSync(wranglerBin, args, { cwd: root, env, encoding: "utf8" });
-  if (run.status !== 0) {
-    fail(`\`wrangler ${args.join(" ")}\` failed:\n${run.stderr || run.stdout}`);
-  }
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(USAGE);
+  process.exit(0);
 }
+const unknown = args.filter((a) => a !== "--reset");
+if (unknown.length > 0) fail(`unknown argument ${unknown.join(" ")}\n${USAGE}`);
+const reset = args.includes("--reset");
+
+// Checks first, in the order they can fail; nothing is written or started before all pass.
+// 1. The policy, with \`region-gate policy validate\`'s own report (line, column and caret for
+//    a JSON typo; every problem with its path otherwise).
+const validation = spawnSync(process.execPath, [cliBin, "policy", "validate", policyFile], {
+  cwd: root,
+  env,
+  encoding: "utf8",
+});
+if (validation.status !== 0) {
+  process.stderr.write(validation.stderr || validation.stdout);
+  fail(
+    `POLICY_FILE ${policyFile} is not a policy to start with; fix it (or unset POLICY_FILE). Nothing was started.`,
+  );
+}
+const version = JSON.parse(readFileSync(policyPath, "utf8")).version;
+
+// 2. The ports: the gate's (wrangler would fail later, after the origin started) and the origin's.
+function portFree(port) {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once("error", (e) => done(e.code));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => done(null)));
+  });
+}
+const gateBusy = await portFree(gatePort);
+if (gateBusy)
+  fail(`the gate cannot listen on 127.0.0.1:${gatePort} (${gateBusy}); set GATE_PORT. Nothing was started.`);
+const origin = await startDemoOrigin(originPort).catch((e) =>
+  fail(
+    `the demo origin cannot listen on 127.0.0.1:${originPort} (${e.code}); set DEMO_ORIGIN_PORT. Nothing was started.`,
+  ),
+);
 
 // Secrets for local dev only; .dev.vars is gitignored and never deployed.
 const shownVars = devVarsFile.startsWith(`${root}/`) ? relative(root, devVarsFile) : devVarsFile;
@@ -88,22 +140,26 @@ if (!existsSync(devVarsFile)) {
     );
   }
 }
-
-let version;
-try {
-  version = JSON.parse(readFileSync(join(root, policyFile), "utf8")).version;
-} catch (e) {
-  fail(`cannot read the policy ${policyFile}: ${e.message}. Set POLICY_FILE to a policy JSON file.`);
-}
-console.log(`seeding ${policyFile} (version ${version}) into the local KV (POLICY)…`);
-for (const key of ["policy", `policy@${version}`]) {
-  const put = ["kv", "key", "put", "--binding", "POLICY", key, "--path", policyFile, "--local"];
-  wrangler(persistTo ? [...put, "--persist-to", persistTo] : put);
+/** ADMIN_TOKEN from the secrets file (KEY=VALUE lines, optional quotes), for seeding through the admin API. */
+function adminToken() {
+  for (const line of readFileSync(devVarsFile, "utf8").split("\n")) {
+    const m = /^\s*ADMIN_TOKEN\s*=\s*(["']?)(.*)\1\s*$/.exec(line);
+    if (m) return m[2];
+  }
+  return null;
 }
 
-const origin = await startDemoOrigin(originPort).catch((e) =>
-  fail(`the demo origin cannot listen on 127.0.0.1:${originPort} (${e.code}); set DEMO_ORIGIN_PORT`),
-);
+const token = adminToken();
+if (!token)
+  fail(`${shownVars} has no ADMIN_TOKEN line; add one (npm start seeds the policy through the admin API)`);
+
+if (reset) {
+  // wrangler keeps everything local (KV, Durable Objects, caches) under <persist root>/v3.
+  const state = join(resolve(root, persistTo ?? ".wrangler/state"), "v3");
+  rmSync(state, { recursive: true, force: true });
+  console.log(`--reset: emptied the local store (${shown(state)})`);
+}
+
 const originUrl = `http://127.0.0.1:${originPort}`;
 console.log(`demo origin on ${originUrl}`);
 
@@ -128,9 +184,22 @@ devArgs.push("--show-interactive-dev-session=false");
 const dev = spawn(wranglerBin, devArgs, {
   cwd: root,
   env,
-  stdio: ["ignore", "inherit", "inherit"],
+  stdio: ["ignore", "pipe", "inherit"],
   detached: true,
 });
+// wrangler dev compares worker-configuration.d.ts with types that include the secrets in
+// .dev.vars, so it suggests `wrangler types` whenever that file exists; run as suggested it
+// would make them required fields of Env and break `npm run typecheck`. Point to the
+// project's commands instead, which leave .dev.vars out (scripts/cf-typegen.mjs).
+const TYPES_HINT = /Re-run `wrangler types` to ensure your types are correct\./;
+createInterface({ input: dev.stdout }).on("line", (line) =>
+  console.log(
+    line.replace(
+      TYPES_HINT,
+      "wrangler counts .dev.vars' secrets here, so this shows whenever that file exists: `npm run types:check` tells whether they are, `npm run cf-typegen` regenerates them (not `wrangler types`, which would type the secrets).",
+    ),
+  ),
+);
 
 /** Signals every process of wrangler's group; false when none is left. */
 function signalGroup(signal) {
@@ -171,20 +240,61 @@ watch = setInterval(() => {
 
 const gate = `http://127.0.0.1:${gatePort}`;
 
+const asAdmin = { headers: { authorization: `Bearer ${token}` } };
+
+/**
+ * Waits until the gate answers, asking for the local store's active policy (an admin
+ * route: unlike a judged request or healthz, it logs no error while the store is empty).
+ * The answer, or null when stopping.
+ */
 async function waitForGate() {
   for (let i = 0; i < 600 && !stopping; i++) {
     try {
-      const res = await fetch(`${gate}/__region-gate/healthz`);
-      await res.body?.cancel();
-      return true;
+      const res = await fetch(`${gate}/__region-gate/policy`, asAdmin);
+      return { status: res.status, text: await res.text() };
     } catch {
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
-  return false;
+  return null;
 }
 
-if (await waitForGate()) {
+/**
+ * Seeds POLICY_FILE through the admin API (as `region-gate policy push` does, so history
+ * records the activation) when the local store has no active policy (`active`: the answer
+ * of GET /policy), and says in one line which happened. False when that failed.
+ */
+function seedIfEmpty(active) {
+  if (active.status === 200) {
+    let kept = "whose version cannot be read";
+    try {
+      kept = JSON.parse(active.text).version;
+    } catch {}
+    console.log(
+      `kept the local store's active policy ${kept}; ${policyFile} is seeded only into an empty store (\`npm start -- --reset\` empties it)`,
+    );
+    return true;
+  }
+  if (active.status !== 404) {
+    console.error(`npm start: reading the local store's policy answered ${active.status}: ${active.text}`);
+    return false;
+  }
+  const push = spawnSync(process.execPath, [cliBin, "policy", "push", policyFile, "--yes"], {
+    cwd: root,
+    env: { ...env, REGION_GATE_URL: gate, REGION_GATE_TOKEN: token },
+    encoding: "utf8",
+  });
+  if (push.status !== 0) {
+    console.error(`npm start: seeding ${policyFile} failed:\n${push.stderr || push.stdout}`);
+    return false;
+  }
+  console.log(`seeded ${policyFile} (version ${version}) into the empty local store`);
+  return true;
+}
+
+const active = await waitForGate();
+if (active && !seedIfEmpty(active)) await stop("the policy could not be seeded", 1);
+if (!stopping) {
   console.log(`
 region-gate is up on ${gate} in front of ${originUrl}. Try:
 

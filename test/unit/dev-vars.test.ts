@@ -1,9 +1,10 @@
 /**
- * The worker tests never read `.dev.vars`: wrangler's own loader (the one
- * @cloudflare/vitest-pool-workers calls) reads it beside the given config, so the tests
- * get a copy of wrangler.toml elsewhere (test/fixtures/wrangler-config.ts).
+ * The worker tests and the generated types never read `.dev.vars`: wrangler's own loader
+ * (the one @cloudflare/vitest-pool-workers and `wrangler types` call) reads it beside the
+ * given config, so they get a copy of wrangler.toml elsewhere (scripts/wrangler-config.mjs).
  */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -41,4 +42,29 @@ it("the copy describes the same worker: same main, bindings and vars", () => {
   expect(a.workerOptions.kvNamespaces).toEqual(b.workerOptions.kvNamespaces);
   expect(a.workerOptions.durableObjects).toEqual(b.workerOptions.durableObjects);
   expect(bindingsOf(copy)).toEqual(bindingsOf(plain));
+});
+
+it("npm run types:check passes with npm start's .dev.vars beside wrangler.toml, where plain `wrangler types --check` fails", () => {
+  const devVars = join(ROOT, ".dev.vars");
+  const made = !existsSync(devVars);
+  if (made) writeFileSync(devVars, "ADMIN_TOKEN=dev-admin-token\nIDENTITY_SALT=dev-salt\n");
+  const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+  try {
+    const ours = spawnSync(process.execPath, ["scripts/cf-typegen.mjs", "--check"], {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+    });
+    expect(ours.status, ours.stdout + ours.stderr).toBe(0);
+    if (/^\s*\w+\s*=/m.test(readFileSync(devVars, "utf8"))) {
+      const plain = spawnSync(
+        join(ROOT, "node_modules", ".bin", "wrangler"),
+        ["types", "--strict-vars=false", "--check"],
+        { cwd: ROOT, env, encoding: "utf8" },
+      );
+      expect(plain.status).toBe(1);
+    }
+  } finally {
+    if (made) rmSync(devVars);
+  }
 });
