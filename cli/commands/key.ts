@@ -71,8 +71,8 @@ export const key = command({
   --salt-env NAME      read the salt from environment variable NAME (default IDENTITY_SALT)
 
 Examples:
-  printf %s "$API_KEY" | IDENTITY_SALT=... npx region-gate key fingerprint
-  IDENTITY_SALT=... npx region-gate key fingerprint --csv < customers-keys.csv > fingerprints.csv`,
+  printf %s "$API_KEY" | IDENTITY_SALT=... npx --no-install region-gate key fingerprint
+  IDENTITY_SALT=... npx --no-install region-gate key fingerprint --csv < customers-keys.csv > fingerprints.csv`,
   async run(io, values) {
     const name = values["salt-env"] ?? "IDENTITY_SALT";
     const salt = io.env[name];
