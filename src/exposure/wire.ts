@@ -63,6 +63,12 @@ export type LedgerRegionDay = {
   blocked: number;
 };
 
+/** Per region: distinct verified customers (key fingerprints) over a range. */
+export type LedgerVerifiedCustomers = {
+  region: string;
+  customers: number;
+};
+
 /** One of a region's busiest customers over a range. */
 export type LedgerTopCustomer = {
   region: string;

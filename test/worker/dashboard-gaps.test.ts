@@ -79,6 +79,8 @@ describe("exposure wording", () => {
     await new Promise((r) => setTimeout(r, 50));
     await flushExposure(env);
     const { html } = await page("/exposure?region=RU", await signIn());
-    expect(html).toContain("RU: 1 customer, 1 request (1 blocked)");
+    expect(html).toMatch(
+      /RU Russia <span class="tag block">block<\/span> blocked since .*?: 1 customer, 1 request \(1 blocked\)/,
+    );
   });
 });

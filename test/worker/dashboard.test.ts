@@ -132,25 +132,53 @@ describe("dashboard pages", () => {
   it("shows the overview of the active policy", async () => {
     const { status, html } = await page("", await signIn());
     expect(status).toBe(200);
-    expect(html).toContain("dash.2");
-    expect(html).toMatch(/Supported countries<\/span><b>6<\/b>/);
-    expect(html).toMatch(/Carved-out subdivisions<\/span><b>1<\/b>/);
-    expect(html).toMatch(/Fail mode<\/span><b>closed<\/b>/);
-    expect(html).toMatch(/Mode<\/span><b>enforce<\/b>/);
+    const text = html.replace(/<[^>]+>/g, "");
+    expect(text).toContain("Policy dash.2, mode enforce, active since");
+    const day = "\\d{4}-\\d{2}-\\d{2}(?: \\d{2}:\\d{2}:\\d{2} UTC)?";
+    // What is blocked, warned and counted now, by name and with dates; the default's 240-odd
+    // regions (an allow-list policy) are collapsed.
+    expect(text).toMatch(
+      new RegExp(
+        `block Blocked since ${day} \\(the default: every other unsupported country\\): \\d{3} regions`,
+      ),
+    );
+    expect(html).toMatch(/<details><summary>\d{3} regions<\/summary>[^<]*AF Afghanistan,/);
+    expect(html).toContain("UA-43 Crimea, Ukraine");
+    expect(text).toMatch(new RegExp(`warn Warned since ${day}, blocked from ${day}: VE Venezuela`));
+    expect(text).toMatch(
+      new RegExp(`observe Counted, not warned yet: warned from ${day}, blocked from ${day}: BY Belarus`),
+    );
+    expect(text).toMatch(new RegExp(`Next: ${day} \\(in 10 days\\): BY Belarus warns\\.`));
+    // The regions with dates of their own are in the traffic table even without traffic.
+    expect(text).toMatch(/Verified customers per restricted region, [\d-]+ to [\d-]+/);
+    expect(html).toContain('href="/__region-gate/dashboard/exposure?region=VE"');
+    expect(html).toContain('href="/__region-gate/dashboard/map#r-VE"');
+    expect(html).toMatch(
+      /href="\/__region-gate\/dashboard\/notices\?region=BY&amp;from=[\d-]+&amp;to=[\d-]+"/,
+    );
+    expect(text).toContain("6 supported countries · 1 carved-out subdivision · 2 regions with own dates");
+    expect(text).toContain("fail mode: closed");
   });
 
   it("lists every region with dates, its phase and the countdown", async () => {
     const { html } = await page("/timeline", await signIn());
     const cells = (region: string) => {
-      const row = html.split("<tr>").find((r) => r.startsWith(`<td data-label="Region">${region}</td>`));
+      const row = html.split("<tr>").find((r) => r.startsWith(`<td data-label="Region">${region}`));
       return (row ?? "").replace(/ data-label="[^"]*"/g, "");
     };
-    expect(cells("VE")).toMatch(/<td><span class="tag warn">warn<\/span><\/td><td>blocks in 30 days/);
-    expect(cells("BY")).toMatch(/<td><span class="tag observe">observe<\/span><\/td><td>blocks in 20 days/);
-    expect(cells("every other unsupported country")).toMatch(
-      /<td><span class="tag block">block<\/span><\/td><td>blocking since \d{4}-/,
+    expect(cells("VE Venezuela")).toMatch(
+      /<td><span class="tag warn">warn<\/span><\/td><td>blocks in 30 days/,
     );
-    expect(html.indexOf(">BY</td>")).toBeLessThan(html.indexOf(">VE</td>"));
+    expect(cells("BY Belarus")).toMatch(
+      /<td><span class="tag observe">observe<\/span><\/td><td>blocks in 20 days/,
+    );
+    // The default's regions, spelled out (collapsed): here every country but the six supported, VE and BY.
+    const others = cells("<details><summary>every other unsupported country (");
+    expect(others).toMatch(/<td><span class="tag block">block<\/span><\/td><td>blocking since \d{4}-/);
+    expect(others).toContain("AF Afghanistan, ");
+    expect(others).toContain("UA-43 Crimea, Ukraine");
+    expect(others).not.toContain("VE Venezuela");
+    expect(html.indexOf(">BY Belarus</td>")).toBeLessThan(html.indexOf(">VE Venezuela</td>"));
   });
 
   it("sends every page with no-store and a script-free CSP", async () => {
@@ -174,13 +202,45 @@ describe("exposure page", () => {
 
   it("charts requests and customers per day with accessible text and lists top customers", async () => {
     const { html } = await page("/exposure", await signIn());
-    expect(html).toContain("CN: 2 customers, 4 requests (4");
+    expect(html).toMatch(
+      /<h2>CN China <span class="tag block">block<\/span> blocked since \d{4}-\d{2}-\d{2}[\d: UTC]*: 2 customers, 4 requests \(4/,
+    );
     expect(html).toMatch(/<svg[^>]*role="img"[^>]*aria-labelledby="req-CN-title req-CN-desc"/);
     expect(html).toContain('<title id="req-CN-title">Requests per day from CN</title>');
     expect(html).toMatch(/<desc id="req-CN-desc">requests per day from [\d-]+ to [\d-]+: highest 4 on /);
     expect(html).toContain(">day (UTC)</text>");
     expect(html).toContain(">customers</text>");
     expect((html.match(/<tr><td class="mono">[0-9a-f]{16}<\/td>/g) ?? []).length).toBe(2);
+  });
+
+  it("counts verified customers per restricted region on the Overview: keys, not anonymous requests", async () => {
+    for (const token of ["sk-kp-1", "sk-kp-1", "sk-kp-2", undefined, undefined]) {
+      const res = await call("/v1/chat", { ...(token ? { token } : {}), cf: { country: "KP" } });
+      expect(res.status).toBe(403);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    await flushExposure(env);
+    const { html } = await page("", await signIn());
+    const row = (label: string) =>
+      (html.split("<tr>").find((r) => r.startsWith(`<td data-label="Region">${label}</td>`)) ?? "")
+        .replace(/<[^>]+>/g, " ")
+        .replace(/\s+/g, " ");
+    expect(row("KP North Korea")).toMatch(
+      /^ KP North Korea block blocked since [^a-z]+ 2 5 map · exposure · notices $/,
+    );
+    expect(row("CN China")).toMatch(/ 2 4 map/);
+    // Warned VE has dates of its own: listed with no traffic.
+    expect(row("VE Venezuela")).toMatch(/ warn warned since .* 0 0 map/);
+    // Busiest by customers first.
+    expect(html.indexOf(">KP North Korea<")).toBeLessThan(html.indexOf(">VE Venezuela<"));
+  });
+
+  it("serves a region's notices behind the session, as Markdown", async () => {
+    const res = await dash("/notices?region=KP", { cookie: await signIn() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/markdown; charset=utf-8");
+    expect(await res.text()).toMatch(/^# Traffic from regions .*\n[^]*North Korea/m);
+    expect((await dash("/notices?region=KP")).status).toBe(303);
   });
 
   it("downloads the same CSV as the admin API (and so the CLI)", async () => {

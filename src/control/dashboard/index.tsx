@@ -23,8 +23,10 @@ import { adminSurface } from "../admin/access";
 import { adminActor, authFailed, authThrottled, tokensEqual } from "../admin/auth";
 import { type AppEnv, newApp } from "../app";
 import { readFormBody } from "../body";
+import { noticeRoutes } from "../notices/notices-route";
 import { HTML_HEADERS } from "../ui/layout";
 import { exposureCsvStream } from "./data";
+import { phasesAt } from "./map-data";
 import { Exposure } from "./pages/exposure";
 import { ConfirmRollback, History, VersionPage } from "./pages/history";
 import { MapPage } from "./pages/map";
@@ -40,7 +42,7 @@ import {
   SESSION_SECONDS,
   type Session,
 } from "./session";
-import { exposureView, historyEvents, mapView, overviewData, timelineRows } from "./views";
+import { exposureView, historyEvents, mapView, overviewData, overviewTraffic, timelineRows } from "./views";
 
 /** What the dashboard's middleware hands its pages. */
 interface DashVariables {
@@ -142,8 +144,9 @@ const policyOf = (c: { env: ControlEnv }) => getPolicy(c.env);
 
 dashboard.get("/", async (c) => {
   const [policy, head] = await Promise.all([policyOf(c), kvStorage(c.env.POLICY).head(POLICY_KEY)]);
-  const data =
-    policy && overviewData(policy, asActiveMeta(head?.meta), readConfig(c.env).failOpen, Date.now());
+  const now = Date.now();
+  const data = policy && overviewData(policy, asActiveMeta(head?.meta), readConfig(c.env).failOpen, now);
+  if (policy && data) data.traffic = await overviewTraffic(c.env, phasesAt(policy, now), now);
   return c.html(<Overview d={data} csrf={c.var.csrf} />);
 });
 
@@ -167,10 +170,8 @@ dashboard.get("/exposure", async (c) => {
     exposureView(c.env, new URL(c.req.url).searchParams, Date.now()),
     policyOf(c),
   ]);
-  return c.html(
-    <Exposure v={view} csrf={c.var.csrf} supported={policy?.supported} />,
-    view.error ? 400 : 200,
-  );
+  const phases = policy ? new Map(phasesAt(policy, Date.now()).map((r) => [r.code, r])) : undefined;
+  return c.html(<Exposure v={view} csrf={c.var.csrf} phases={phases} />, view.error ? 400 : 200);
 });
 
 dashboard.get("/exposure.csv", async (c) => {
@@ -182,6 +183,15 @@ dashboard.get("/exposure.csv", async (c) => {
     "content-type": "text/csv; charset=utf-8",
     "content-disposition": `attachment; filename="${name}"`,
   });
+});
+
+// The notices of GET /__region-gate/exposure/notices (Markdown unless `format` says
+// otherwise), behind the dashboard's session: the Overview links them per region.
+dashboard.get("/notices", (c) => {
+  const url = new URL(c.req.url);
+  const query = new URLSearchParams(url.searchParams);
+  if (!query.has("format")) query.set("format", "md");
+  return noticeRoutes.fetch(new Request(new URL(`/exposure/notices?${query}`, url)), c.env, c.executionCtx);
 });
 
 dashboard.get("/history", async (c) => {

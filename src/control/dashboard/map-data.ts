@@ -10,6 +10,7 @@ import type { CompiledPolicy } from "../../policy/compile";
 import { explainCase } from "../../policy/explain";
 import { readableInstant } from "../ui/phase";
 import type { RegionExposure } from "./data";
+import { SUBDIVISIONS } from "./world";
 
 /** The map's phases: decide() on the policy's first judged include prefix (`judgedPath`) for a caller from there. */
 export const PHASES = ["block", "warn", "observe", "monitor", "pass"] as const;
@@ -39,6 +40,25 @@ export function countryName(code: string): string {
   }
 }
 
+/**
+ * The English name of a region code: a country's, or a subdivision's with its country
+ * ("Crimea, Ukraine"; "in Ukraine" for one the map has no name for). Not a code (`AS64500`,
+ * `XX`): the code itself.
+ */
+export function regionName(code: string): string {
+  if (!/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/.test(code)) return code;
+  if (code.length === 2) return countryName(code);
+  const country = countryName(code.slice(0, 2));
+  const own = SUBDIVISIONS[code]?.name;
+  return own ? `${own}, ${country}` : `in ${country}`;
+}
+
+/** "CN China", "UA-43 Crimea, Ukraine": a code with its name, as the dashboard shows regions. */
+export const regionLabel = (code: string): string => {
+  const name = regionName(code);
+  return name === code ? code : `${code} ${name}`;
+};
+
 /** Every country, then every subdivision the policy names, with its phase at `at`. */
 export function phasesAt(policy: CompiledPolicy, at: number): RegionPhase[] {
   const subdivisions = new Set(policy.unsupportedSubdivisions);
@@ -49,11 +69,11 @@ export function phasesAt(policy: CompiledPolicy, at: number): RegionPhase[] {
   ];
   return cases.map(({ country, sub }) => {
     const e = explainCase(policy, { country, regionCode: sub, at, ip: null, fingerprint: null, path: null });
-    const countryText = countryName(country);
+    const code = sub ? `${country}-${sub}` : country;
     return {
-      code: sub ? `${country}-${sub}` : country,
+      code,
       country,
-      name: sub ? `in ${countryText}` : countryText,
+      name: regionName(code),
       // out_of_scope/exempt/unknown cannot come out of these cases; read anything else as pass.
       phase: (PHASES as readonly string[]).includes(e.decision) ? (e.decision as MapPhase) : "pass",
       warnFrom: e.decision === "pass" ? null : (e.window?.warnFrom ?? null),
@@ -72,10 +92,35 @@ export function phaseText(r: RegionPhase): string {
   return parts.join(" · ");
 }
 
+/** A bound as a day or instant, or null when it is no date ("always", absent). */
+const dated = (bound: string | null) => (bound && /^\d{4}-/.test(bound) ? readableInstant(bound) : null);
+
+/**
+ * The phase and its dates in words: "blocked since 2024-07-09", "warned since 2026-11-01,
+ * blocked from 2027-06-01", "counted, warned from …, blocked from …", "supported".
+ */
+export function phaseWords(r: Pick<RegionPhase, "phase" | "warnFrom" | "blockFrom">): string {
+  const warn = dated(r.warnFrom);
+  const block = dated(r.blockFrom);
+  const blocks = block ? `blocked from ${block}` : "never blocked";
+  switch (r.phase) {
+    case "block":
+      return block ? `blocked since ${block}` : "blocked (no enforcement dates)";
+    case "monitor":
+      return `would be blocked since ${block ?? "always"} (monitor mode)`;
+    case "warn":
+      return `${warn ? `warned since ${warn}` : "warned"}, ${blocks}`;
+    case "observe":
+      return `counted, not warned yet${warn ? `: warned from ${warn}` : ""}${warn ? ", " : "; "}${blocks}`;
+    default:
+      return "supported";
+  }
+}
+
 export interface Milestone {
   /** RFC 3339. */
   at: string;
-  /** "VE blocks", "every other unsupported country warns". */
+  /** "VE Venezuela blocks", "every other unsupported country warns". */
   what: string[];
 }
 
@@ -91,8 +136,9 @@ export function milestones(policy: CompiledPolicy): Milestone[] {
     ["every other unsupported country", policy.defaultWindow] as const,
   ];
   for (const [region, w] of windows) {
-    add(w.warnFrom, `${region} warns`);
-    add(w.blockFrom, `${region} ${policy.monitor ? "would block" : "blocks"}`);
+    const who = w === policy.defaultWindow ? region : regionLabel(region);
+    add(w.warnFrom, `${who} warns`);
+    add(w.blockFrom, `${who} ${policy.monitor ? "would block" : "blocks"}`);
   }
   return [...byInstant.entries()]
     .sort(([a], [b]) => a - b)

@@ -4,7 +4,7 @@
  * beside the map) with a `<title>` (tooltip, accessible name) and a line of text that CSS
  * shows on hover or keyboard focus: it reads without JavaScript, which the CSP forbids.
  */
-import { MAP_HEIGHT, MAP_WIDTH, OUTLINES, POINTS, SMALL } from "./world";
+import { MAP_HEIGHT, MAP_WIDTH, OUTLINES, POINTS, SMALL, SUBDIVISIONS } from "./world";
 
 export interface MapArea {
   /** The class that colours it: a phase (`p-block`) or an exposure shade (`s3`). */
@@ -27,6 +27,45 @@ export const entryId = (code: string): string => `r-${code}`;
 
 const at = (code: string) => (POINTS[code] ?? "0 0").split(" ").map(Number) as [number, number];
 
+/** A subdivision mark's radius, and the least distance between two marks' centres. */
+const MARK_RADIUS = 4;
+const MARK_GAP = 2 * MARK_RADIUS + 1;
+
+/**
+ * Where each mark is drawn: its subdivision's approximate centre (or its country's point),
+ * pushed apart from the others until no two overlap, so each can be hovered and focused on
+ * its own (Donetsk and Luhansk are 4 px apart at this scale; unknown subdivisions of one
+ * country all start on its point).
+ *
+ * @example markPositions([{ code: "UA-14", country: "UA" }, { code: "UA-09", country: "UA" }])
+ *   // two points at least MARK_GAP apart, each near its own centre
+ */
+export function markPositions(marks: readonly { code: string; country: string }[]): [number, number][] {
+  const points = marks.map((m) => {
+    const own = SUBDIVISIONS[m.code]?.at;
+    return (own ? own.split(" ").map(Number) : at(m.country)) as [number, number];
+  });
+  for (let round = 0; round < 50; round++) {
+    let moved = false;
+    for (let i = 0; i < points.length; i++) {
+      for (let j = i + 1; j < points.length; j++) {
+        const [a, b] = [points[i]!, points[j]!];
+        let [dx, dy] = [b[0] - a[0], b[1] - a[1]];
+        let d = Math.hypot(dx, dy);
+        if (d >= MARK_GAP - 0.01) continue;
+        // Coincident points leave along a direction of their own (the golden angle apart).
+        if (d < 0.01) [dx, dy, d] = [Math.cos(j * 2.4), Math.sin(j * 2.4), 1];
+        const push = (MARK_GAP - d) / 2 / d;
+        points[i] = [a[0] - dx * push, a[1] - dy * push];
+        points[j] = [b[0] + dx * push, b[1] + dy * push];
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  return points.map(([x, y]) => [Math.round(x * 10) / 10, Math.round(y * 10) / 10]);
+}
+
 export function WorldMap(props: {
   id: string;
   title: string;
@@ -34,6 +73,7 @@ export function WorldMap(props: {
   areas: ReadonlyMap<string, MapArea>;
   marks?: readonly MapMark[];
 }) {
+  const marks = markPositions(props.marks ?? []);
   const codes = [...props.areas.keys()].filter((c) => OUTLINES[c] !== undefined || POINTS[c] !== undefined);
   // Small countries last, so their dots sit on top of the neighbours' outlines.
   codes.sort((a, b) => Number(SMALL.has(a)) - Number(SMALL.has(b)) || (a < b ? -1 : 1));
@@ -76,12 +116,12 @@ export function WorldMap(props: {
       <text class="hint" x="12" y={MAP_HEIGHT + 30}>
         Hover, tap or Tab to a region for its details.
       </text>
-      {(props.marks ?? []).map((m) => {
-        const [x, y] = at(m.country);
+      {(props.marks ?? []).map((m, i) => {
+        const [x, y] = marks[i]!;
         return (
           <a href={`#${entryId(m.code)}`} class={`c mark ${m.cls}`} data-code={m.code}>
             <title>{m.label}</title>
-            <circle cx={x} cy={y} r="4.5" />
+            <circle cx={x} cy={y} r={MARK_RADIUS} />
             {info(m.label)}
           </a>
         );
@@ -105,7 +145,8 @@ svg.map{width:100%;height:auto;background:linear-gradient(#eef3fa 0 ${((100 * MA
 .map a:focus{outline:none}
 .map a:hover path,.map a:focus path,.map a:hover circle,.map a:focus circle{stroke:#1d1d1f;stroke-width:1.5}
 .p-pass{fill:#a9dcb8}.p-observe{fill:#86a8ec}.p-warn{fill:#f2bd3a}.p-block{fill:#d9453b}.p-monitor{fill:#9a7fd6}
-.s-none{fill:#dde1e7}.s0{fill:#f7f1ea}.s1{fill:#fdd49e}.s2{fill:#fdaa6a}.s3{fill:#f46d43}.s4{fill:#c8261c}.s5{fill:#7f0000}
+.s-none{fill:#dde1e7}
+.x0{fill-opacity:.3}.x1{fill-opacity:.45}.x2{fill-opacity:.6}.x3{fill-opacity:.75}.x4{fill-opacity:.88}.x5{fill-opacity:1}
 .legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;list-style:none;padding:0;margin:.5rem 0}
 .legend svg{display:inline;width:1rem;height:1rem;vertical-align:-.15rem;margin-right:.3rem}
 .regions h3{font-size:1rem;margin:.8rem 0 .3rem}

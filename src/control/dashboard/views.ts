@@ -5,20 +5,59 @@
 
 import type { LedgerFilter } from "../../exposure/wire";
 import type { ControlEnv } from "../../platform/config";
+import { log } from "../../platform/log";
 import { countryCodes } from "../../policy/codes";
 import type { CompiledPolicy } from "../../policy/compile";
 import { parseInstant } from "../../policy/explain";
 import type { HistoryEntry } from "../../store/history";
 import type { Activation, ActiveMeta } from "../../store/meta";
+import { readRegionSummary, readVerifiedCustomers } from "../ledger/client";
 import { parseExposureQuery } from "../ledger/report";
 import { DAY_MS, phaseAt } from "../ui/phase";
 import { daysBetween, type RegionExposure, readRegionExposure } from "./data";
-import { milestones, phasesAt } from "./map-data";
+import { type Milestone, milestones, phasesAt, type RegionPhase, regionLabel } from "./map-data";
 import type { HistoryEvent } from "./pages/history";
 import type { MapView } from "./pages/map";
 
+/** Regions in one phase with the same dates: one line of the Overview's "now". */
+export interface PhaseGroup {
+  phase: RegionPhase["phase"];
+  warnFrom: string | null;
+  blockFrom: string | null;
+  /** The default window's regions ("every other unsupported country"), not their own dates. */
+  byDefault: boolean;
+  /** "CN China", … */
+  regions: string[];
+}
+
+/** A restricted region's traffic over the Overview's days. */
+export interface RegionTraffic {
+  code: string;
+  label: string;
+  /** Its phase now; undefined for codes the map has no phase for (`XX`, `T1`, `AS…`). */
+  phase: RegionPhase | undefined;
+  /** Distinct verified customers (key fingerprints; see VERIFIED_CUSTOMER in the ledger). */
+  customers: number;
+  requests: number;
+}
+
+export interface OverviewTraffic {
+  from: string;
+  to: string;
+  rows: RegionTraffic[];
+  /** Restricted regions with no traffic in these days (beside those listed with 0). */
+  quiet: number;
+  error?: string;
+}
+
 export interface OverviewData {
   version: string;
+  /** What the gate does now, blocks first. */
+  now: PhaseGroup[];
+  /** The policy's next change after now, with the whole days until it. */
+  next: (Milestone & { inDays: number }) | null;
+  /** Verified customers and requests per restricted region, when read. */
+  traffic?: OverviewTraffic;
   activation: (Activation & { ageText: string }) | null;
   mode: string;
   failMode: string;
@@ -33,6 +72,10 @@ export interface OverviewData {
 
 export interface TimelineRow {
   region: string;
+  /** "VE Venezuela"; for the default row, "every other unsupported country". */
+  label: string;
+  /** The default row's regions by code and name; empty for a region's own row. */
+  members: string[];
   warnFrom: string | null;
   blockFrom: string | null;
   phase: string;
@@ -84,6 +127,8 @@ export function overviewData(
       : null;
   return {
     version: policy.version,
+    now: phaseGroups(phasesAt(policy, now)),
+    next: nextMilestone(policy, now),
     activation,
     mode: policy.monitor ? "monitor" : "enforce",
     failMode: failOpen ? "open" : "closed",
@@ -97,6 +142,101 @@ export function overviewData(
   };
 }
 
+const PHASE_ORDER = ["block", "monitor", "warn", "observe"] as const;
+const DEFAULT_REGION = "every other unsupported country";
+
+/**
+ * The restricted regions now, grouped by phase and dates (one line each), blocks first,
+ * then by the date that matters next; the default window's regions form one group.
+ */
+export function phaseGroups(regions: readonly RegionPhase[]): PhaseGroup[] {
+  const groups = new Map<string, PhaseGroup>();
+  for (const r of regions) {
+    if (r.phase === "pass") continue;
+    const key = [r.phase, r.warnFrom, r.blockFrom, r.ownDates].join(" ");
+    const group = groups.get(key) ?? {
+      phase: r.phase,
+      warnFrom: r.warnFrom,
+      blockFrom: r.blockFrom,
+      byDefault: !r.ownDates,
+      regions: [],
+    };
+    group.regions.push(regionLabel(r.code));
+    groups.set(key, group);
+  }
+  const when = (g: PhaseGroup) =>
+    (g.phase === "block" || g.phase === "monitor" ? g.blockFrom : g.warnFrom) ?? "";
+  return [...groups.values()].sort(
+    (a, b) =>
+      PHASE_ORDER.indexOf(a.phase as (typeof PHASE_ORDER)[number]) -
+        PHASE_ORDER.indexOf(b.phase as (typeof PHASE_ORDER)[number]) ||
+      Number(a.byDefault) - Number(b.byDefault) ||
+      (when(a) < when(b) ? -1 : when(a) > when(b) ? 1 : 0),
+  );
+}
+
+/** The first of the policy's dates after `now`, and the whole days until it (rounded up). */
+export function nextMilestone(policy: CompiledPolicy, now: number): (Milestone & { inDays: number }) | null {
+  const next = milestones(policy).find((m) => Date.parse(m.at) > now);
+  return next ? { ...next, inDays: Math.ceil((Date.parse(next.at) - now) / DAY_MS) } : null;
+}
+
+/** The Overview's traffic table covers the same days as the Exposure page by default. */
+const OVERVIEW_DAYS = 30;
+
+/**
+ * Verified customers and requests per restricted region over the last 30 days: every
+ * region with traffic, and every region with dates of its own (warned VE shows with 0);
+ * the rest of the restricted regions are counted as quiet.
+ */
+export async function overviewTraffic(
+  env: ControlEnv,
+  phases: readonly RegionPhase[],
+  now: number,
+): Promise<OverviewTraffic> {
+  const to = new Date(now).toISOString().slice(0, 10);
+  const from = new Date(Date.parse(`${to}T00:00:00Z`) - (OVERVIEW_DAYS - 1) * DAY_MS)
+    .toISOString()
+    .slice(0, 10);
+  const byCode = new Map(phases.map((r) => [r.code, r]));
+  const restricted = phases.filter((r) => r.phase !== "pass");
+  try {
+    const filter = { from, to };
+    const [summary, verified] = await Promise.all([
+      readRegionSummary(env, filter),
+      readVerifiedCustomers(env, filter),
+    ]);
+    const customers = new Map(verified.map((v) => [v.region, v.customers]));
+    const rows = new Map<string, RegionTraffic>();
+    const add = (code: string, requests: number) =>
+      rows.set(code, {
+        code,
+        label: regionLabel(code),
+        phase: byCode.get(code),
+        customers: customers.get(code) ?? 0,
+        requests,
+      });
+    for (const s of summary) add(s.region, s.requests);
+    for (const r of restricted) if (r.ownDates && !rows.has(r.code)) add(r.code, 0);
+    const sorted = [...rows.values()].sort(
+      (a, b) => b.customers - a.customers || b.requests - a.requests || (a.code < b.code ? -1 : 1),
+    );
+    return { from, to, rows: sorted, quiet: restricted.filter((r) => !rows.has(r.code)).length };
+  } catch (err) {
+    log("error", "exposure_read_failed", {
+      error: err instanceof Error ? err.message : String(err),
+      route: "overview",
+    });
+    return {
+      from,
+      to,
+      rows: [],
+      quiet: 0,
+      error: "the exposure ledger could not be read (see the exposure_read_failed log line)",
+    };
+  }
+}
+
 /**
  * One row per region with its own dates, then the default for every other unsupported
  * country; soonest block first, "never" last. In monitor mode the block phase reads `monitor`.
@@ -108,11 +248,17 @@ export function timelineRows(policy: CompiledPolicy, now: number): TimelineRow[]
       (a.w.blockFrom ?? Number.POSITIVE_INFINITY) - (b.w.blockFrom ?? Number.POSITIVE_INFINITY) ||
       (a.region < b.region ? -1 : 1),
   );
-  entries.push({ region: "every other unsupported country", w: policy.defaultWindow });
+  const byDefault = phasesAt(policy, now)
+    .filter((r) => r.phase !== "pass" && !r.ownDates)
+    .map((r) => regionLabel(r.code));
+  entries.push({ region: DEFAULT_REGION, w: policy.defaultWindow });
   return entries.map(({ region, w }) => {
     const p = phaseAt(w, now);
+    const own = region !== DEFAULT_REGION;
     return {
       region,
+      label: own ? regionLabel(region) : DEFAULT_REGION,
+      members: own ? [] : byDefault,
       warnFrom: p.warnFrom,
       blockFrom: p.blockFrom,
       phase: p.phase === "block" && policy.monitor ? "monitor" : p.phase,

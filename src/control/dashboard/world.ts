@@ -419,3 +419,14 @@ export const POINTS: Readonly<Record<string, string>> = {
 };
 /** Countries too small (or absent) at 1:110m: drawn with a dot as well. */
 export const SMALL: ReadonlySet<string> = new Set("AD,AG,AI,AS,AW,AX,BB,BH,BL,BM,BN,BS,CK,CV,CW,CY,DM,FM,FO,GD,GG,GM,GS,GU,HK,HM,IM,IO,JE,JM,KI,KM,KN,KY,LB,LC,LI,LU,MC,ME,MF,MH,MO,MP,MS,MT,MU,MV,NF,NR,NU,PF,PM,PN,PR,PS,PW,QA,SC,SG,SH,SM,ST,SX,TC,TF,TL,TO,TT,VA,VC,VG,VI,VU,WF,WS,XK".split(","));
+/** Subdivisions a policy may carve out: an approximate centre ("x y") and an English name. */
+export const SUBDIVISIONS: Readonly<Record<string, { at: string; name: string }>> = {
+  "GE-AB": { at: "581 112", name: "Abkhazia" },
+  "MD-SN": { at: "551 99", name: "Transnistria" },
+  "UA-09": { at: "574 95", name: "Luhansk" },
+  "UA-14": { at: "570 97", name: "Donetsk" },
+  "UA-23": { at: "565 99", name: "Zaporizhzhia" },
+  "UA-40": { at: "562 107", name: "Sevastopol" },
+  "UA-43": { at: "563 105", name: "Crimea" },
+  "UA-65": { at: "561 101", name: "Kherson" },
+};

@@ -11,6 +11,7 @@ import type {
   LedgerRegionDay,
   LedgerRegionSummary,
   LedgerTopCustomer,
+  LedgerVerifiedCustomers,
   RowKey,
   ShardStats,
 } from "../../exposure/wire";
@@ -101,6 +102,15 @@ export async function readRegionSummary(
   filter: LedgerFilter,
 ): Promise<LedgerRegionSummary[]> {
   const parts = await fanOut(env, shardsFor(filter.region), (s) => s.summary(filter));
+  return parts.flat().sort((a, b) => compareText(a.region, b.region));
+}
+
+/** Per region, its distinct verified customers (key fingerprints), by region. */
+export async function readVerifiedCustomers(
+  env: ControlEnv,
+  filter: LedgerFilter,
+): Promise<LedgerVerifiedCustomers[]> {
+  const parts = await fanOut(env, shardsFor(filter.region), (s) => s.verifiedCustomers(filter));
   return parts.flat().sort((a, b) => compareText(a.region, b.region));
 }
 

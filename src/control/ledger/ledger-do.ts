@@ -12,6 +12,7 @@ import type {
   LedgerRegionSummary,
   LedgerTopCustomer,
   LedgerTuple,
+  LedgerVerifiedCustomers,
   RecordResult,
   RowKey,
   ShardStats,
@@ -25,6 +26,7 @@ import {
   readRegionDays,
   readSummary,
   readTop,
+  readVerifiedCustomers,
   SCHEMA,
 } from "./ledger-sql";
 
@@ -179,6 +181,11 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
   /** Per-region totals; a customer is a distinct (fingerprint, identity). */
   summary(filter: LedgerFilter): LedgerRegionSummary[] {
     return readSummary(this.ctx.storage.sql, filter);
+  }
+
+  /** Per region, the distinct key fingerprints of verified customers. */
+  verifiedCustomers(filter: LedgerFilter): LedgerVerifiedCustomers[] {
+    return readVerifiedCustomers(this.ctx.storage.sql, filter);
   }
 
   /** Size and load of this shard: rows stored, and flushes received in the last hour. */

@@ -3,7 +3,7 @@
  * shard's `SqlStorage`. The Durable Object (./ledger-do.ts) owns the writes, the cap, the
  * pacing and retention, and answers reads through these.
  */
-import { OVERFLOW } from "../../exposure/model";
+import { ANONYMOUS, OVERFLOW } from "../../exposure/model";
 import {
   LEDGER_DECISIONS,
   type LedgerDecision,
@@ -12,6 +12,7 @@ import {
   type LedgerRegionDay,
   type LedgerRegionSummary,
   type LedgerTopCustomer,
+  type LedgerVerifiedCustomers,
   type RowKey,
 } from "../../exposure/wire";
 
@@ -58,6 +59,13 @@ function where(filter: LedgerFilter): { sql: string; args: (string | number)[] }
 
 /** A (fingerprint, identity) pair other than the overflow bucket: what the cap counts. */
 export const CUSTOMER = `fingerprint <> '${OVERFLOW}'`;
+
+/**
+ * A row of a customer the dashboard's Overview counts as verified: one named by a key
+ * fingerprint, not `anonymous` (no key) or `overflow` (past the cap). The one place that
+ * says which rows make a verified customer.
+ */
+export const VERIFIED_CUSTOMER = `fingerprint NOT IN ('${ANONYMOUS}', '${OVERFLOW}')`;
 
 /**
  * Up to `limit` rows after `after` in the read order (fingerprint, identity, region, day):
@@ -136,6 +144,18 @@ export function readTop(sql: SqlStorage, filter: LedgerFilter, n: number): Ledge
        WHERE rk <= ? ORDER BY region, rk`,
       ...w.args,
       Math.max(1, Math.floor(n)),
+    )
+    .toArray();
+}
+
+/** Per region, the distinct key fingerprints of verified customers (VERIFIED_CUSTOMER rows). */
+export function readVerifiedCustomers(sql: SqlStorage, filter: LedgerFilter): LedgerVerifiedCustomers[] {
+  const w = where(filter);
+  return sql
+    .exec<LedgerVerifiedCustomers>(
+      `SELECT region, COUNT(DISTINCT fingerprint) AS customers FROM exposure
+       WHERE ${w.sql} AND ${VERIFIED_CUSTOMER} GROUP BY region ORDER BY region`,
+      ...w.args,
     )
     .toArray();
 }

@@ -1,9 +1,17 @@
 /**
- * The Exposure page's world map: each unsupported region shaded by its requests (or
- * distinct customers) in the chosen days, on the same outlines as the Map page.
+ * The Exposure page's world map: each unsupported region in the colour of its phase now
+ * (block red, warn amber, observe blue, as on the Map page), darker the more requests (or
+ * distinct customers) it sent in the chosen days, on the same outlines as the Map page.
  */
 import { type MapArea, type MapMark, Swatch, WorldMap } from "../map";
-import { countryName, countsByRegion, type RegionCounts } from "../map-data";
+import {
+  countsByRegion,
+  PHASES,
+  phaseWords,
+  type RegionCounts,
+  type RegionPhase,
+  regionLabel,
+} from "../map-data";
 import { BASE } from "../paths";
 import type { ExposureView } from "../views";
 import { count } from "./shell";
@@ -19,36 +27,35 @@ const SHADES = 5;
 export const shadeOf = (value: number, max: number): number =>
   value <= 0 || max <= 0 ? 0 : Math.max(1, Math.min(SHADES, Math.ceil(SHADES * Math.sqrt(value / max))));
 
-/** The largest value of each shade: (k/5)² of the maximum, as whole numbers. */
-const upperBound = (k: number, max: number) => Math.max(1, Math.floor(max * (k / SHADES) ** 2));
-
 const line = (c: RegionCounts | undefined) =>
   c
     ? `${count(c.requests, "request")}, ${count(c.customers, "customer")} (${c.blocked} blocked)`
     : "no requests counted";
 
-export function ExposureMap({ v, supported }: { v: ExposureView; supported: ReadonlySet<string> }) {
+export function ExposureMap({ v, phases }: { v: ExposureView; phases: ReadonlyMap<string, RegionPhase> }) {
   const counts = countsByRegion(v.regions);
   const metric = (c: RegionCounts | undefined) =>
     c ? (v.shade === "customers" ? c.customers : c.requests) : 0;
   const max = Math.max(0, ...[...counts.values()].map(metric));
-  const areas = new Map<string, MapArea>();
-  const marks: MapMark[] = [];
-  for (const code of v.countries) {
+  const area = (code: string): MapArea => {
     const c = counts.get(code);
-    const name = `${code} ${countryName(code)}`;
-    if (supported.has(code) && !c)
-      areas.set(code, { cls: "s-none", label: `${name}: supported, not counted` });
-    else areas.set(code, { cls: `s${shadeOf(metric(c), max)}`, label: `${name}: ${line(c)}` });
-  }
+    const phase = phases.get(code);
+    const label = `${regionLabel(code)}${phase ? ` (${phaseWords(phase)})` : ""}: ${line(c)}`;
+    if (phase?.phase === "pass" && !c)
+      return { cls: "s-none", label: `${regionLabel(code)}: supported, not counted` };
+    return { cls: `p-${phase?.phase ?? "pass"} x${shadeOf(metric(c), max)}`, label };
+  };
+  const areas = new Map<string, MapArea>(v.countries.map((code) => [code, area(code)]));
+  const marks: MapMark[] = [];
   const offMap: string[] = [];
   for (const [code, c] of counts) {
-    if (code.includes("-")) {
-      const country = code.slice(0, 2);
-      const label = `${code} (in ${countryName(country)}): ${line(c)}`;
-      marks.push({ code, country, cls: `s${shadeOf(metric(c), max)}`, label });
-    } else if (!areas.has(code)) offMap.push(`${code} ${line(c)}`);
+    if (code.includes("-") && phases.has(code))
+      marks.push({ code, country: code.slice(0, 2), ...area(code) });
+    else if (!areas.has(code)) offMap.push(`${code} ${line(c)}`);
   }
+  const shownPhases = PHASES.filter(
+    (p) => p !== "pass" && [...counts.keys()].some((code) => phases.get(code)?.phase === p),
+  );
   const base = new URLSearchParams({ from: v.from, to: v.to, ...(v.region ? { region: v.region } : {}) });
   const shadeLink = (shade: string) => `${BASE}/exposure?${new URLSearchParams([...base, ["shade", shade]])}`;
   return (
@@ -69,12 +76,14 @@ export function ExposureMap({ v, supported }: { v: ExposureView; supported: Read
       </p>
       <ul class="legend" aria-label="Legend">
         <Swatch cls="s-none" label="supported (not counted)" />
-        <Swatch cls="s0" label={`no ${v.shade}`} />
-        {Array.from({ length: SHADES }, (_, i) => i + 1)
-          .filter((k) => max > 0 && (k === 1 || upperBound(k, max) > upperBound(k - 1, max)))
-          .map((k) => (
-            <Swatch cls={`s${k}`} label={`up to ${upperBound(k, max)}`} />
-          ))}
+        {shownPhases.map((p) => (
+          <Swatch cls={`p-${p}`} label={`${p} now`} />
+        ))}
+        {max > 0 ? (
+          <li>
+            lighter to darker: fewer to more {v.shade} (darkest: {count(max, v.shade.slice(0, -1), v.shade)})
+          </li>
+        ) : null}
       </ul>
       <WorldMap
         id="exposure-map"

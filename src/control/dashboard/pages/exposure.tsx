@@ -2,22 +2,23 @@
 import { IDENTITY_NOTE } from "../../ledger/report";
 import { BarChart } from "../chart";
 import { entryId, MAP_CSS } from "../map";
+import { phaseWords, type RegionPhase, regionLabel } from "../map-data";
 import { BASE } from "../paths";
 import type { ExposureView } from "../views";
 import { ExposureMap } from "./exposure-map";
-import { count, Shell } from "./shell";
+import { count, Shell, Tag, UtcInput } from "./shell";
 
 function ExposureFilter({ v }: { v: ExposureView }) {
   return (
     <form method="get" action={`${BASE}/exposure`} class="card">
       <div class="grid">
         <div>
-          <label for="from">From (UTC day)</label>
-          <input id="from" name="from" type="date" value={v.from} />
+          <label for="from">From (UTC day, YYYY-MM-DD)</label>
+          <UtcInput id="from" name="from" value={v.from} />
         </div>
         <div>
-          <label for="to">To</label>
-          <input id="to" name="to" type="date" value={v.to} />
+          <label for="to">To (UTC day)</label>
+          <UtcInput id="to" name="to" value={v.to} />
         </div>
         <div>
           <label for="region">Region (blank: all)</label>
@@ -33,7 +34,28 @@ function ExposureFilter({ v }: { v: ExposureView }) {
   );
 }
 
-export function Exposure(props: { v: ExposureView; csrf: string; supported?: ReadonlySet<string> }) {
+/** The heading of a region's section: code, name, its phase now and the date of it. */
+function RegionHeading({ r, phase }: { r: ExposureView["regions"][number]; phase: RegionPhase | undefined }) {
+  return (
+    <h2>
+      {regionLabel(r.region)}
+      {phase ? (
+        <>
+          {" "}
+          <Tag value={phase.phase} /> {phaseWords(phase)}
+        </>
+      ) : null}
+      : {count(r.customers, "customer")}, {count(r.requests, "request")} ({r.blocked} blocked)
+    </h2>
+  );
+}
+
+export function Exposure(props: {
+  v: ExposureView;
+  csrf: string;
+  /** Each region's phase now (absent when no policy could be read). */
+  phases?: ReadonlyMap<string, RegionPhase>;
+}) {
   const { v, csrf } = props;
   const q = new URLSearchParams({ from: v.from, to: v.to, ...(v.region ? { region: v.region } : {}) });
   return (
@@ -53,13 +75,10 @@ export function Exposure(props: { v: ExposureView; csrf: string; supported?: Rea
           </p>
           <p class="muted">Note: {IDENTITY_NOTE}</p>
           {v.regions.length === 0 ? <p>No traffic from unsupported regions in these days.</p> : null}
-          {props.supported ? <ExposureMap v={v} supported={props.supported} /> : null}
+          {props.phases ? <ExposureMap v={v} phases={props.phases} /> : null}
           {v.regions.map((r) => (
             <section id={entryId(r.region)}>
-              <h2>
-                {r.region}: {count(r.customers, "customer")}, {count(r.requests, "request")} ({r.blocked}{" "}
-                blocked)
-              </h2>
+              <RegionHeading r={r} phase={props.phases?.get(r.region)} />
               <div class="charts">
                 <div class="card">
                   <BarChart

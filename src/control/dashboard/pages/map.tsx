@@ -8,7 +8,7 @@ import { readableInstant } from "../../ui/phase";
 import { entryId, MAP_CSS, type MapArea, type MapMark, Swatch, WorldMap } from "../map";
 import { type Milestone, PHASES, phaseText, type RegionPhase } from "../map-data";
 import { BASE } from "../paths";
-import { count, Shell, When } from "./shell";
+import { count, Shell, UtcInput, When } from "./shell";
 
 export interface MapView {
   version: string;
@@ -31,12 +31,16 @@ const PHASE_WORDS: Record<string, string> = {
 
 const link = (at: string | null) => `${BASE}/map${at ? `?at=${encodeURIComponent(at)}` : ""}`;
 
+/** The date box's text: the day (now, or an asked midnight), else the asked instant to the second. */
+const atText = (v: MapView) =>
+  v.now || v.at.slice(11, 19) === "00:00:00" ? v.at.slice(0, 10) : v.at.replace(/\.\d{3}Z$/, "Z");
+
 function DateControl({ v }: { v: MapView }) {
   return (
     <div class="card">
       <form method="get" action={`${BASE}/map`}>
-        <label for="at">Show the map at (UTC day, or any RFC 3339 instant in the URL)</label>
-        <input id="at" name="at" type="date" value={v.at.slice(0, 10)} />{" "}
+        <label for="at">Show the map at a UTC day (YYYY-MM-DD) or an RFC 3339 instant</label>
+        <UtcInput id="at" name="at" value={atText(v)} instant />{" "}
         <button type="submit" class="secondary">
           Show
         </button>
@@ -123,7 +127,7 @@ export function MapPage({ v, csrf }: { v: MapView; csrf: string }) {
         {shown.map((p) => (
           <Swatch cls={`p-${p}`} label={`${PHASE_WORDS[p]} (${byPhase.get(p)?.length ?? 0})`} />
         ))}
-        {marks.length > 0 ? <li>dashed dot: a carved-out subdivision, on its country</li> : null}
+        {marks.length > 0 ? <li>dashed dot: a carved-out subdivision, at its approximate place</li> : null}
       </ul>
       <div class="maplayout">
         <WorldMap
@@ -143,9 +147,14 @@ export function MapPage({ v, csrf }: { v: MapView; csrf: string }) {
       </div>
       <DateControl v={v} />
       {shown.includes("pass") ? (
-        <div class="regions columns">
+        // Collapsed: 200-odd names would make the page mostly this list. A link from the
+        // map to one of them opens it (Chromium opens a <details> holding the target).
+        <details class="regions columns">
+          <summary>
+            Supported: {count(byPhase.get("pass")?.length ?? 0, "country", "countries")} pass (show the list)
+          </summary>
           <PhaseList phase="pass" regions={byPhase.get("pass") ?? []} />
-        </div>
+        </details>
       ) : null}
     </Shell>
   );

@@ -1,15 +1,122 @@
-/** The Overview (counts and the active version) and the enforcement Timeline. */
-import type { Child } from "hono/jsx";
+/**
+ * The Overview (on one screen: what is blocked, warned and counted now and from when, the
+ * next change, and the verified customers per restricted region) and the enforcement Timeline.
+ */
 import { readableInstant } from "../../ui/phase";
-import type { OverviewData, TimelineRow } from "../views";
-import { Shell, Tag, When } from "./shell";
+import { entryId } from "../map";
+import { phaseWords } from "../map-data";
+import { BASE } from "../paths";
+import type { OverviewData, OverviewTraffic, PhaseGroup, TimelineRow } from "../views";
+import { count, Shell, Tag, When } from "./shell";
 
-const Stat = (props: { label: string; value: Child }) => (
-  <div class="card stat">
-    <span class="muted">{props.label}</span>
-    <b>{props.value}</b>
-  </div>
-);
+/** "Blocked since 2024-07-09", "Warned since …, blocked from …": a group's phase and dates. */
+const groupWords = (g: PhaseGroup) => {
+  const words = phaseWords(g);
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+
+/** A group of up to this many regions is named inline; a larger one (an allow-list policy's default) is collapsed. */
+const INLINE_REGIONS = 30;
+
+function Now({ d }: { d: OverviewData }) {
+  return (
+    <section class="card" aria-labelledby="now-title">
+      <h2 id="now-title">What the gate does now</h2>
+      {d.now.length === 0 ? <p>Every country is supported: nothing is blocked, warned or counted.</p> : null}
+      <ul class="now">
+        {d.now.map((g) => (
+          <li>
+            <Tag value={g.phase} /> <b>{groupWords(g)}</b>
+            {g.byDefault ? " (the default: every other unsupported country)" : ""}:{" "}
+            {g.regions.length <= INLINE_REGIONS ? (
+              g.regions.join(", ")
+            ) : (
+              <details>
+                <summary>{count(g.regions.length, "region")}</summary>
+                {g.regions.join(", ")}
+              </details>
+            )}
+          </li>
+        ))}
+      </ul>
+      <p>
+        <b>Next:</b>{" "}
+        {d.next ? (
+          <>
+            <When at={d.next.at} text={readableInstant(d.next.at)} /> (in {count(d.next.inDays, "day")}):{" "}
+            {d.next.what.join("; ")}.
+          </>
+        ) : (
+          "no change is scheduled."
+        )}{" "}
+        <a href={`${BASE}/timeline`}>Timeline</a> · <a href={`${BASE}/map`}>Map</a>
+      </p>
+    </section>
+  );
+}
+
+function Traffic({ t }: { t: OverviewTraffic }) {
+  const q = (code: string, extra: Record<string, string> = {}) =>
+    new URLSearchParams({ region: code, ...extra }).toString();
+  return (
+    <section class="card" aria-labelledby="traffic-title">
+      <h2 id="traffic-title">
+        Verified customers per restricted region, {t.from} to {t.to}
+      </h2>
+      {t.error ? (
+        <p class="error" role="alert">
+          {t.error}
+        </p>
+      ) : (
+        <>
+          <table class="reflow">
+            <thead>
+              <tr>
+                <th>Region</th>
+                <th>Now</th>
+                <th class="num">Verified customers</th>
+                <th class="num">Requests</th>
+                <th>See</th>
+              </tr>
+            </thead>
+            <tbody>
+              {t.rows.map((r) => (
+                <tr>
+                  <td data-label="Region">{r.label}</td>
+                  <td data-label="Now">
+                    {r.phase ? (
+                      <>
+                        <Tag value={r.phase.phase} /> {phaseWords(r.phase)}
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td data-label="Customers" class="num">
+                    {r.customers}
+                  </td>
+                  <td data-label="Requests" class="num">
+                    {r.requests}
+                  </td>
+                  <td data-label="See" class="nowrap">
+                    {r.phase ? <a href={`${BASE}/map#${entryId(r.code)}`}>map</a> : "map"} ·{" "}
+                    <a href={`${BASE}/exposure?${q(r.code)}`}>exposure</a> ·{" "}
+                    <a href={`${BASE}/notices?${q(r.code, { from: t.from, to: t.to })}`}>notices</a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p class="muted">
+            {t.quiet > 0 ? `No traffic from the other ${count(t.quiet, "restricted region")}. ` : ""}A
+            verified customer is an API key (fingerprint) the ledger counted; requests without a key and those
+            past the per-day cap are in the requests only. Notices: one Markdown notice per customer, to mail.
+          </p>
+        </>
+      )}
+    </section>
+  );
+}
 
 export function Overview({ d, csrf }: { d: OverviewData | null; csrf: string }) {
   if (d === null) {
@@ -20,37 +127,40 @@ export function Overview({ d, csrf }: { d: OverviewData | null; csrf: string }) 
     );
   }
   return (
-    <Shell title="Overview" csrf={csrf} current="">
-      <div class="grid">
-        <Stat label="Active policy" value={<code>{d.version}</code>} />
-        <Stat label="Active since" value={d.activation ? d.activation.ageText : "unknown"} />
-        <Stat label="Mode" value={d.mode} />
-        <Stat label="Fail mode" value={d.failMode} />
-        <Stat label="Supported countries" value={d.supported} />
-        <Stat label="Carved-out subdivisions" value={d.carvedOut} />
-        <Stat label="Regions with own dates" value={d.enforcedRegions} />
-        <Stat label="Exemptions" value={d.exemptions} />
-      </div>
-      <div class="card">
+    <Shell title="Overview" csrf={csrf} current="" css={OVERVIEW_CSS}>
+      <p>
+        Policy <code>{d.version}</code>, mode {d.mode}
         {d.activation ? (
-          <p>
-            Activated <When at={d.activation.at} text={readableInstant(d.activation.at)} /> by{" "}
-            <code>{d.activation.by}</code> ({d.activation.via}).
-          </p>
+          <>
+            , active since <When at={d.activation.at} text={readableInstant(d.activation.at)} /> (
+            {d.activation.ageText}, {d.activation.via} by <code>{d.activation.by}</code>)
+          </>
+        ) : (
+          ", activation not recorded"
+        )}
+        .
+      </p>
+      <Now d={d} />
+      {d.traffic ? <Traffic t={d.traffic} /> : null}
+      <p class="muted">
+        {count(d.supported, "supported country", "supported countries")} ·{" "}
+        {count(d.carvedOut, "carved-out subdivision")} · {count(d.enforcedRegions, "region")} with own dates ·{" "}
+        {count(d.exemptions, "exemption")} · unknown country: {d.unknownCountry} · Tor: {d.tor} · fail mode:{" "}
+        {d.failMode} · scope: include <code>{d.scope.include.join(" ")}</code>
+        {d.scope.exclude.length > 0 ? (
+          <>
+            , exclude <code>{d.scope.exclude.join(" ")}</code>
+          </>
         ) : null}
-        <p>
-          Unknown country: {d.unknownCountry} · Tor: {d.tor} · Scope: include{" "}
-          <code>{d.scope.include.join(" ")}</code>
-          {d.scope.exclude.length > 0 ? (
-            <>
-              , exclude <code>{d.scope.exclude.join(" ")}</code>
-            </>
-          ) : null}
-        </p>
-      </div>
+      </p>
     </Shell>
   );
 }
+
+const OVERVIEW_CSS = `
+.now{list-style:none;padding:0;margin:0}
+.now li{padding:.3rem 0;border-bottom:1px solid #eef0f4}
+`;
 
 const Bound = ({ at, never }: { at: string | null; never?: string }) =>
   at === null && never ? never : <When at={at} text={readableInstant(at)} />;
@@ -74,7 +184,18 @@ export function Timeline({ rows, csrf, monitor }: { rows: TimelineRow[]; csrf: s
         <tbody>
           {rows.map((r) => (
             <tr>
-              <td data-label="Region">{r.region}</td>
+              <td data-label="Region">
+                {r.members.length > 0 ? (
+                  <details>
+                    <summary>
+                      {r.label} ({r.members.length})
+                    </summary>
+                    {r.members.join(", ")}
+                  </details>
+                ) : (
+                  r.label
+                )}
+              </td>
               <td data-label="Now">
                 <Tag value={r.phase} />
               </td>

@@ -114,3 +114,25 @@ export function When({ at, text }: { at: string | null; text: string }) {
 
 /** `n` with its noun, singular for exactly one: "1 customer", "2 requests". */
 export const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * A text box for a UTC day (or, with `instant`, an RFC 3339 instant): not `type="date"`,
+ * whose box shows the day in the browser's locale and time zone conventions (12/07/2026)
+ * under a label that promises a UTC day. The server parses what is typed.
+ */
+export function UtcInput(props: { id: string; name: string; value: string; instant?: boolean }) {
+  return (
+    <input
+      id={props.id}
+      name={props.name}
+      type="text"
+      value={props.value}
+      placeholder="YYYY-MM-DD"
+      pattern={props.instant ? undefined : "\\d{4}-\\d{2}-\\d{2}"}
+      inputmode={props.instant ? undefined : "numeric"}
+      size={props.instant ? 22 : 11}
+      autocomplete="off"
+      spellcheck={false}
+    />
+  );
+}
