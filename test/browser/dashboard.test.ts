@@ -21,6 +21,8 @@ const SHOTS =
     : join(tmpdir(), "region-gate-screenshots");
 const DAY = 86_400_000;
 const at = (days: number) => new Date(Date.now() + days * DAY).toISOString().replace(/\.\d{3}Z$/, "Z");
+/** How the dashboard writes an instant that is not a midnight: "2026-12-07 10:30:12 UTC". */
+const readable = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 
 /** The realistic example policy, with dates around today so every phase shows. */
 const example = JSON.parse(readFileSync(join(ROOT, "examples", "policy.json"), "utf8"));
@@ -151,11 +153,47 @@ describe("operator dashboard in Chromium", () => {
     });
   });
 
-  it("shows the overview", async () => {
+  it("shows on the overview what is blocked and warned, from and until when, and who is affected", async () => {
     await page.click("nav >> text=Overview");
     await expect.poll(() => page.textContent("main")).toContain("demo.2");
-    expect(await page.textContent("main")).toContain("Supported countries230");
-    await shot("dashboard-overview");
+    const now = (await page.innerText("section[aria-labelledby=now-title]")).replace(/\s+/g, " ");
+    const { default: byDefault, regions } = v2.enforcement;
+    // CN is one of the default's regions: blocked since the default's date, named.
+    expect(now).toMatch(
+      new RegExp(
+        `block Blocked since ${readable(byDefault.blockFrom)} \\(the default: every other unsupported country\\): [^\\n]*CN China`,
+      ),
+    );
+    expect(now).toContain(
+      `warn Warned since ${readable(regions.VE.warnFrom)}, blocked from ${readable(regions.VE.blockFrom)}: VE Venezuela`,
+    );
+    expect(now).toContain(
+      "block Blocked since 2022-03-01: UA-09 Luhansk, Ukraine, UA-14 Donetsk, Ukraine, UA-43 Crimea, Ukraine",
+    );
+    expect(now).toContain(`Next: ${readable(regions.VE.blockFrom)} (in 24 days): VE Venezuela blocks.`);
+    // Verified customers per restricted region, busiest first, with where to look next.
+    const rows = await page.$$eval("section[aria-labelledby=traffic-title] tbody tr", (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => (td.textContent ?? "").trim())),
+    );
+    expect(rows[0]?.[0]).toBe("CN China");
+    expect(rows.find((r) => r[0] === "CN China")?.slice(2)).toEqual(["3", "13", "map · exposure · notices"]);
+    expect(rows.find((r) => r[0] === "VE Venezuela")?.slice(1, 4)).toEqual([
+      `warn blocked from ${readable(regions.VE.blockFrom)}`,
+      "1",
+      "5",
+    ]);
+    expect(await page.innerText("section[aria-labelledby=traffic-title] p")).toMatch(
+      /^No traffic from MM Myanmar \(Burma\), UA-09 Luhansk, Ukraine, UA-14 Donetsk, Ukraine, UA-43 Crimea, Ukraine or 16 other restricted regions\./,
+    );
+    // All of it fits in one window 1000 px wide and tall.
+    const bottom = await page.evaluate(
+      () =>
+        document.querySelector("section[aria-labelledby=traffic-title]")?.getBoundingClientRect().bottom ?? 0,
+    );
+    expect(bottom).toBeLessThanOrEqual(1000);
+    await shot("dashboard-overview", page, false);
+    await page.click("section[aria-labelledby=traffic-title] tr:has-text('VE Venezuela') >> text=exposure");
+    await page.waitForURL(/exposure\?region=VE$/);
   });
 
   it("shows the enforcement timeline", async () => {
@@ -222,6 +260,33 @@ describe("operator dashboard in Chromium", () => {
     expect(now.areas.HK).toBe(now.swatches.block);
     expect(now.areas.JP).toBe(now.swatches.pass);
     expect(now.areas.VE).toBe(now.swatches.warn);
+    // Each carved-out subdivision has a mark of its own that the pointer can reach: hovering
+    // one shows its details and nobody else's (Playwright refuses a hover another mark intercepts).
+    for (const [code, name] of [
+      ["UA-43", "Crimea"],
+      ["UA-14", "Donetsk"],
+      ["UA-09", "Luhansk"],
+    ]) {
+      await page.hover(`a[data-code="${code}"] circle`);
+      const shown = await page.$$eval("a.mark", (marks) =>
+        marks
+          .filter((m) => getComputedStyle(m.querySelector(".info") as Element).display !== "none")
+          .map((m) => m.getAttribute("data-code")),
+      );
+      expect(shown).toEqual([code]);
+      expect(await page.textContent(`a[data-code="${code}"] title`)).toContain(
+        `${code} (${name}, Ukraine): block`,
+      );
+    }
+    const centres = await page.$$eval("a.mark circle", (cs) => cs.map((c) => c.getBoundingClientRect()));
+    expect(new Set(centres.map((r) => `${Math.round(r.x)} ${Math.round(r.y)}`)).size).toBe(3);
+    // The supported list is collapsed, and the date box is text in the UTC day's own format.
+    expect(
+      await page.evaluate(() => (document.querySelector("details.regions") as HTMLDetailsElement).open),
+    ).toBe(false);
+    expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeLessThan(1800);
+    expect(await page.getAttribute("#at", "type")).toBe("text");
+    expect(await page.inputValue("#at")).toBe(new Date().toISOString().slice(0, 10));
     await page.hover('a[data-code="CN"]');
     await shot("dashboard-map", page, false);
 
@@ -233,7 +298,7 @@ describe("operator dashboard in Chromium", () => {
       expect(fill, code).toBe(later.swatches[await explained(code, veBlocks)]);
     }
     expect(later.areas.VE).toBe(later.swatches.block);
-    expect(await page.textContent("main")).toContain("VE blocks");
+    expect(await page.textContent("main")).toContain("VE Venezuela blocks");
 
     // The date form: a day in the future, by the date input and its submit button.
     await page.fill("#at", at(70).slice(0, 10));
@@ -256,10 +321,37 @@ describe("operator dashboard in Chromium", () => {
 
   it("charts the exposure the gate recorded and downloads the CSV", async () => {
     await page.click("nav >> text=Exposure");
-    expect(await page.textContent("main")).toContain("CN: 3 customers, 13 requests (13 blocked)");
+    const blockedSince = readable(v2.enforcement.default.blockFrom);
+    const { VE } = v2.enforcement.regions;
+    const headings = await page.$$eval("main section h2", (hs) =>
+      hs.map((h) => (h.textContent ?? "").replace(/\s+/g, " ")),
+    );
+    expect(headings).toContain(
+      `CN China block blocked since ${blockedSince}: 3 customers, 13 requests (13 blocked)`,
+    );
+    expect(headings).toContain(
+      `VE Venezuela warn warned since ${readable(VE.warnFrom)}, blocked from ${readable(VE.blockFrom)}: 1 customer, 5 requests (0 blocked)`,
+    );
     const cn = page.locator('#exposure-map-title ~ a[data-code="CN"]');
-    expect(await cn.getAttribute("class")).toBe("c s5");
-    expect(await cn.locator("title").textContent()).toBe("CN China: 13 requests, 3 customers (13 blocked)");
+    expect(await cn.getAttribute("class")).toBe("c p-block x5");
+    expect(await cn.locator("title").textContent()).toBe(
+      `CN China (blocked since ${blockedSince}): 13 requests, 3 customers (13 blocked)`,
+    );
+    // Colours follow phases: warned VE is painted like a warning, not like a block.
+    const fills = await page.evaluate(() => {
+      const fill = (sel: string) => getComputedStyle(document.querySelector(sel) as Element).fill;
+      return {
+        cn: fill('#exposure-map-title ~ a[data-code="CN"] path'),
+        ru: fill('#exposure-map-title ~ a[data-code="RU"] path'),
+        ve: fill('#exposure-map-title ~ a[data-code="VE"] path'),
+        block: fill(".legend rect.p-block"),
+        warn: fill(".legend rect.p-warn"),
+      };
+    });
+    expect(fills.cn).toBe(fills.block);
+    expect(fills.ve).toBe(fills.warn);
+    expect(fills.ru).toBe(fills.warn); // RU warns in demo.2 (its block moved 45 days out)
+    expect(fills.ve).not.toBe(fills.block);
     expect(await page.locator('#exposure-map-title ~ a[data-code="JP"]').getAttribute("class")).toBe(
       "c s-none",
     );

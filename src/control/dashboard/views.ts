@@ -45,8 +45,8 @@ export interface OverviewTraffic {
   from: string;
   to: string;
   rows: RegionTraffic[];
-  /** Restricted regions with no traffic in these days (beside those listed with 0). */
-  quiet: number;
+  /** Restricted regions with no traffic in these days, by code and name: those with dates of their own first. */
+  quiet: string[];
   error?: string;
 }
 
@@ -186,8 +186,8 @@ const OVERVIEW_DAYS = 30;
 
 /**
  * Verified customers and requests per restricted region over the last 30 days: every
- * region with traffic, and every region with dates of its own (warned VE shows with 0);
- * the rest of the restricted regions are counted as quiet.
+ * region with traffic, busiest first; the restricted regions without any are named apart,
+ * those with dates of their own first.
  */
 export async function overviewTraffic(
   env: ControlEnv,
@@ -217,11 +217,14 @@ export async function overviewTraffic(
         requests,
       });
     for (const s of summary) add(s.region, s.requests);
-    for (const r of restricted) if (r.ownDates && !rows.has(r.code)) add(r.code, 0);
     const sorted = [...rows.values()].sort(
       (a, b) => b.customers - a.customers || b.requests - a.requests || (a.code < b.code ? -1 : 1),
     );
-    return { from, to, rows: sorted, quiet: restricted.filter((r) => !rows.has(r.code)).length };
+    const quiet = restricted
+      .filter((r) => !rows.has(r.code))
+      .sort((a, b) => Number(b.ownDates) - Number(a.ownDates))
+      .map((r) => regionLabel(r.code));
+    return { from, to, rows: sorted, quiet };
   } catch (err) {
     log("error", "exposure_read_failed", {
       error: err instanceof Error ? err.message : String(err),
@@ -231,7 +234,7 @@ export async function overviewTraffic(
       from,
       to,
       rows: [],
-      quiet: 0,
+      quiet: [],
       error: "the exposure ledger could not be read (see the exposure_read_failed log line)",
     };
   }

@@ -4,7 +4,7 @@
  */
 import { readableInstant } from "../../ui/phase";
 import { entryId } from "../map";
-import { phaseWords } from "../map-data";
+import { phaseWords, type RegionPhase } from "../map-data";
 import { BASE } from "../paths";
 import type { OverviewData, OverviewTraffic, PhaseGroup, TimelineRow } from "../views";
 import { count, Shell, Tag, When } from "./shell";
@@ -55,6 +55,19 @@ function Now({ d }: { d: OverviewData }) {
   );
 }
 
+/** The restricted regions without traffic named in the note under the table; the rest are counted. */
+const QUIET_NAMED = 4;
+
+/** A phase's date, short enough for a table cell: "since …", "blocked from …", "warned from …". */
+function shortPhase(r: RegionPhase): string {
+  const at = (bound: string | null) => (bound && /^\d{4}-/.test(bound) ? readableInstant(bound) : "—");
+  if (r.phase === "block" || r.phase === "monitor") return `since ${at(r.blockFrom)}`;
+  if (r.phase === "warn") return r.blockFrom ? `blocked from ${at(r.blockFrom)}` : "never blocked";
+  if (r.phase === "observe")
+    return r.warnFrom ? `warned from ${at(r.warnFrom)}` : `blocked from ${at(r.blockFrom)}`;
+  return "supported";
+}
+
 function Traffic({ t }: { t: OverviewTraffic }) {
   const q = (code: string, extra: Record<string, string> = {}) =>
     new URLSearchParams({ region: code, ...extra }).toString();
@@ -86,7 +99,7 @@ function Traffic({ t }: { t: OverviewTraffic }) {
                   <td data-label="Now">
                     {r.phase ? (
                       <>
-                        <Tag value={r.phase.phase} /> {phaseWords(r.phase)}
+                        <Tag value={r.phase.phase} /> {shortPhase(r.phase)}
                       </>
                     ) : (
                       "—"
@@ -108,9 +121,12 @@ function Traffic({ t }: { t: OverviewTraffic }) {
             </tbody>
           </table>
           <p class="muted">
-            {t.quiet > 0 ? `No traffic from the other ${count(t.quiet, "restricted region")}. ` : ""}A
-            verified customer is an API key (fingerprint) the ledger counted; requests without a key and those
-            past the per-day cap are in the requests only. Notices: one Markdown notice per customer, to mail.
+            {t.rows.length === 0 ? "No traffic from restricted regions in these days. " : ""}
+            {t.quiet.length > 0
+              ? `No traffic from ${t.quiet.slice(0, QUIET_NAMED).join(", ")}${t.quiet.length > QUIET_NAMED ? ` or ${count(t.quiet.length - QUIET_NAMED, "other restricted region")}` : ""}. `
+              : ""}
+            A verified customer is an API key the ledger counted; requests without a key count only as
+            requests.
           </p>
         </>
       )}
@@ -158,6 +174,7 @@ export function Overview({ d, csrf }: { d: OverviewData | null; csrf: string }) 
 }
 
 const OVERVIEW_CSS = `
+.card h2{margin-top:0}
 .now{list-style:none;padding:0;margin:0}
 .now li{padding:.3rem 0;border-bottom:1px solid #eef0f4}
 `;
