@@ -142,7 +142,7 @@ describe.skipIf(!existsSync("/proc"))("the local store survives restarts", () =>
       POLICY_FILE: policyFile,
     };
     const gate = `http://127.0.0.1:${gatePort}`;
-    const admin = { authorization: "Bearer dev-admin-token" };
+    const admin = { authorization: "Bearer dev-admin-token-for-local-use-only" };
     const active = async () =>
       ((await (await fetch(`${gate}/__region-gate/healthz`)).json()) as { policyVersion: string })
         .policyVersion;
@@ -166,7 +166,11 @@ describe.skipIf(!existsSync("/proc"))("the local store survives restarts", () =>
       [join(ROOT, "bin", "region-gate.mjs"), "policy", "push", next, "--yes"],
       {
         cwd: home,
-        env: { ...process.env, REGION_GATE_URL: gate, REGION_GATE_TOKEN: "dev-admin-token" },
+        env: {
+          ...process.env,
+          REGION_GATE_URL: gate,
+          REGION_GATE_TOKEN: "dev-admin-token-for-local-use-only",
+        },
         encoding: "utf8",
       },
     );

@@ -39,7 +39,7 @@ test("every command of README 'Operating it' runs as printed against npm start",
   expect(blocks.length).toBe(2);
   const printed = blocks.join("\n");
   expect(printed).toContain("export REGION_GATE_URL=http://127.0.0.1:8787");
-  expect(printed).toContain("export REGION_GATE_TOKEN=dev-admin-token");
+  expect(printed).toContain("export REGION_GATE_TOKEN=dev-admin-token-for-local-use-only ");
   expect(printed).not.toMatch(/(^|[^-])npx region-gate/m);
 
   home = await mkdtemp(join(tmpdir(), "region-gate-readme-"));

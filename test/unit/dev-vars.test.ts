@@ -47,7 +47,8 @@ it("the copy describes the same worker: same main, bindings and vars", () => {
 it("npm run types:check passes with npm start's .dev.vars beside wrangler.toml, where plain `wrangler types --check` fails", () => {
   const devVars = join(ROOT, ".dev.vars");
   const made = !existsSync(devVars);
-  if (made) writeFileSync(devVars, "ADMIN_TOKEN=dev-admin-token\nIDENTITY_SALT=dev-salt\n");
+  if (made)
+    writeFileSync(devVars, "ADMIN_TOKEN=dev-admin-token-for-local-use-only\nIDENTITY_SALT=dev-salt\n");
   const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
   try {
     const ours = spawnSync(process.execPath, ["scripts/cf-typegen.mjs", "--check"], {
