@@ -49,39 +49,52 @@ const nextStep = v.looseObject({
   monitorOnly: v.boolean(),
 });
 
+const noticeRegion = v.looseObject({
+  region: v.string(),
+  name: v.string(),
+  firstDay: v.string(),
+  lastDay: v.string(),
+  dayList: v.array(v.string()),
+  days: v.number(),
+  requests: v.number(),
+  decisions: counts,
+  networks: v.array(
+    v.looseObject({
+      network: v.string(),
+      name: v.nullable(v.string()),
+      class: v.nullable(v.string()),
+      requests: v.number(),
+    }),
+  ),
+  cloudRequests: v.number(),
+  cappedDays: v.array(v.string()),
+  next: nextStep,
+});
+
 /** `GET /exposure/notices` as JSON: the fields the CLI renders notices from. */
 export const NOTICES = v.looseObject({
   meta: v.looseObject({
     provider: v.string(),
     policyVersion: v.string(),
     docsUrl: v.nullable(v.string()),
+    checkUrl: v.nullable(v.string()),
+    contact: v.nullable(v.string()),
     from: v.nullable(v.string()),
     to: v.nullable(v.string()),
     generatedAt: v.string(),
-    identityNote: v.string(),
   }),
   notices: v.array(
     v.looseObject({
       fingerprint: v.string(),
-      identity: v.record(v.string(), v.string()),
+      identities: v.array(v.record(v.string(), v.string())),
       firstDay: v.string(),
       lastDay: v.string(),
       requests: v.number(),
       decisions: counts,
       nextDate: v.nullable(v.string()),
       exemption: v.nullable(v.looseObject({ until: v.nullable(v.string()) })),
-      regions: v.array(
-        v.looseObject({
-          region: v.string(),
-          name: v.string(),
-          firstDay: v.string(),
-          lastDay: v.string(),
-          days: v.number(),
-          requests: v.number(),
-          decisions: counts,
-          next: nextStep,
-        }),
-      ),
+      regions: v.array(noticeRegion),
+      unrestricted: v.array(noticeRegion),
     }),
   ),
   next: v.nullable(v.string()),

@@ -4,6 +4,9 @@
  * ./wire.ts, the control plane's reads in ../control/ledger/client.ts.
  */
 export { isLedgerDecision, LEDGER_DECISIONS, type LedgerDecision } from "../policy/ledger-decisions";
+
+import { IDENTITY_VALUE, INVALID_IDENTITY } from "./wire";
+
 export type { LedgerTuple } from "./wire";
 
 /** Fingerprint of requests without a bearer key. */
@@ -47,6 +50,17 @@ export function shardStub(env: Pick<Env, "EXPOSURE">, shard: number) {
  */
 export const BATCH_MEMORY_MS = 60 * 60_000;
 
+/**
+ * Longest interval a shard asks of an isolate (and the longest an isolate honours). Without
+ * a bound the interval fed itself: the caller window grows with the interval, so once new
+ * isolates arrived faster than half the budget per second it grew without end and events
+ * waited in isolate memory for ever (issue 20, finding 5). At the bound a shard no longer
+ * holds its callers to the budget: past `budget × 60` callers it takes callers ÷ 60 calls a
+ * second (docs/ledger.md, "Capacity model"), and an evicted isolate loses at most this
+ * long of its events for that shard.
+ */
+export const MAX_FLUSH_AFTER_MS = 60_000;
+
 let dayCache = { start: 0, end: 0, day: "" };
 
 /** UTC day `YYYY-MM-DD` of an epoch-ms instant (memoised: it changes once a day, not per request). */
@@ -57,23 +71,28 @@ export function utcDay(ms: number): string {
   return dayCache.day;
 }
 
-/** Header values longer than this are cut, so a client cannot inflate rows with huge headers. */
-export const IDENTITY_VALUE_MAX = 200;
-/** What an identity value with characters outside visible ASCII and space is recorded as. */
-export const INVALID_IDENTITY = "invalid";
-const NOT_VISIBLE_ASCII = /[^\x20-\x7e]/;
+/** Fingerprint of keyed requests the ledger cannot attribute (SPEC section 6, "Who a customer is"). */
+export const UNVERIFIED = "unverified";
 
-/** Fingerprint and identity under which the pairs past `EXPOSURE_MAX_CUSTOMERS` are counted. */
+/** Fingerprint and identity under which customers past `EXPOSURE_MAX_CUSTOMERS` are counted. */
 export const OVERFLOW = "overflow";
 export const OVERFLOW_IDENTITY = "{}";
+
+/** Fingerprints that are buckets, not customers: never a notice, never counted by the cap. */
+export const BUCKETS: readonly string[] = [ANONYMOUS, UNVERIFIED, OVERFLOW, UNFINGERPRINTED];
+export const isBucket = (fingerprint: string) => BUCKETS.includes(fingerprint);
+
+/** Distinct identities a fingerprint keeps per (day, code); further variants count under `{}`. */
+export const MAX_IDENTITIES = 8;
+export { IDENTITY_VALUE, INVALID_IDENTITY };
 
 const sortedNames = new WeakMap<readonly string[], readonly string[]>();
 
 /**
- * Canonical identity text of a request: JSON object of the present identity headers, keys
- * sorted, `{}` when none, e.g. `{"openai-organization":"org-1"}`. A value is cut to 200
- * characters; one with a character outside visible ASCII and space (control characters,
- * non-ASCII) becomes `invalid`, so stored identities are always plain printable text.
+ * Canonical identity text of a verified request: JSON object of the present identity
+ * headers, keys sorted, `{}` when none, e.g. `{"openai-organization":"org-1"}`. A value
+ * outside 1–64 characters of `A–Z a–z 0–9 . _ : -` becomes `invalid`, so a stored identity
+ * can never carry markup, a formula or a sentence into a notice.
  */
 export function identityOf(headers: Headers, names: readonly string[]): string {
   if (names.length === 0) return "{}";
@@ -86,8 +105,21 @@ export function identityOf(headers: Headers, names: readonly string[]): string {
   for (const name of sorted) {
     const value = headers.get(name);
     if (value === null) continue;
-    const kept = NOT_VISIBLE_ASCII.test(value) ? INVALID_IDENTITY : value.slice(0, IDENTITY_VALUE_MAX);
+    const kept = IDENTITY_VALUE.test(value) ? value : INVALID_IDENTITY;
     out += `${out ? "," : "{"}${JSON.stringify(name)}:${JSON.stringify(kept)}`;
   }
   return out ? `${out}}` : "{}";
+}
+
+/** Longest network name kept (SPEC section 6, "Networks"). */
+export const NETWORK_NAME_MAX = 64;
+/** Networks a row keeps by number; the rest are summed under `OTHER_NETWORK`. */
+export const MAX_NETWORKS = 5;
+/** The ASN under which a row's networks past the first five are summed (`other`). */
+export const OTHER_NETWORK = 0;
+
+/** `asOrganization` as a row keeps it: printable ASCII only (space to `~`), at most 64 characters. */
+export function networkName(name: string | null | undefined): string {
+  if (!name) return "";
+  return name.replace(/[^\x20-\x7e]/g, "").slice(0, NETWORK_NAME_MAX);
 }

@@ -1,18 +1,35 @@
 /**
  * What crosses the RPC boundary between the gate (recorder, admin route, dashboard,
  * notices) and the `ExposureLedger` Durable Object. Types only, plus the one list of
- * counted decisions (./decisions.ts, free of worker types so the CLI shares it).
+ * counted decisions and the identity alphabet (free of worker types so the CLI shares them).
  */
 import type { LedgerDecision } from "../policy/ledger-decisions";
 
 export { LEDGER_DECISIONS, type LedgerDecision } from "../policy/ledger-decisions";
 
+/** What an identity value outside the alphabet (or empty, or too long) is recorded as. */
+export const INVALID_IDENTITY = "invalid";
+/** An identity value the ledger keeps: 1–64 of `A–Z a–z 0–9 . _ : -` (SPEC section 6). */
+export const IDENTITY_VALUE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * One network of a batch tuple: `[asn, count, name, class]`. `asn` 0 is `other` (networks
+ * past a row's first five); `name` is the network's `asOrganization` as kept (printable
+ * ASCII, at most 64 characters), `class` the policy's class name, both `""` when unknown.
+ */
+export type LedgerNetworkTuple = [asn: number, n: number, name: string, cls: string];
+
 /**
  * One counted event group, as sent to the Durable Object:
- * `[day, region, fingerprint, identity, decision, count]`.
- * `identity` is canonical JSON of the identity header values (keys sorted), `{}` when none.
+ * `[day, code, fingerprint, identity, decision, count, verified, networks]`.
+ * `identity` is canonical JSON of the identity header values (keys sorted), `{}` when none
+ * (always `{}` unless verified). `verified` is 1 when the origin accepted the requests
+ * (SPEC section 6); a tuple without it (a gate of the previous release) counts as unverified.
+ * `networks` lists the networks the events came through (events without an ASN are in none).
  */
-export type LedgerTuple = [string, string, string, string, LedgerDecision, number];
+export type LedgerTuple =
+  | [string, string, string, string, LedgerDecision, number]
+  | [string, string, string, string, LedgerDecision, number, 0 | 1, LedgerNetworkTuple[]];
 
 /** Filters of a read; days are inclusive `YYYY-MM-DD`. */
 export interface LedgerFilter {
@@ -29,6 +46,16 @@ export interface LedgerFilter {
  */
 export type RowKey = [fingerprint: string, identity: string, region: string, day: string];
 
+/** A network a row's events came through; `asn` 0 is `other`, the sum past the first five. */
+export type LedgerNetwork = {
+  asn: number;
+  /** `asOrganization` as kept, `""` when unknown (and for `other`). */
+  name: string;
+  /** The policy's class of the network when the events were recorded, `""` when none. */
+  class: string;
+  requests: number;
+};
+
 /** One row per (fingerprint, identity, region, day), counts per decision. */
 export interface LedgerGroup {
   day: string;
@@ -37,7 +64,20 @@ export interface LedgerGroup {
   /** Canonical identity JSON (see `identityOf`). */
   identity: string;
   decisions: Record<LedgerDecision, number>;
+  /**
+   * True when the ledger holds a verified event of this fingerprint for this code on a day
+   * it keeps: the row belongs to a customer the origin accepted. False for the buckets and
+   * for rows written before verification existed whose key was never verified since.
+   */
+  verified: boolean;
+  /** Some customer's events went to `overflow` on this (day, code). */
+  capped: boolean;
+  /** The networks of this row (all decisions), most requests first, `other` last. */
+  networks: LedgerNetwork[];
 }
+
+/** A (day, code) in which some customer's events went to `overflow`. */
+export type LedgerCappedDay = { day: string; region: string };
 
 /**
  * Per-region totals of one shard over a range. The three read rows are type aliases, not
@@ -45,19 +85,21 @@ export interface LedgerGroup {
  */
 export type LedgerRegionSummary = {
   region: string;
-  /** Distinct (fingerprint, identity) pairs over the whole range. */
+  /** Distinct customers (fingerprints other than the buckets) over the whole range. */
   customers: number;
   requests: number;
   blocked: number;
   firstDay: string;
   lastDay: string;
+  /** Days of the range on which the region was capped (some customer went to `overflow`). */
+  cappedDays: number;
 };
 
 /** Per (region, day) totals: the series of the dashboard and the world map. */
 export type LedgerRegionDay = {
   region: string;
   day: string;
-  /** Distinct (fingerprint, identity) pairs that day. */
+  /** Distinct customers (fingerprints other than the buckets) that day. */
   customers: number;
   requests: number;
   blocked: number;

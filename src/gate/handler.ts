@@ -8,6 +8,7 @@ import { factsOf, judge } from "../policy/facts";
 import { isLedgerDecision } from "../policy/ledger-decisions";
 import { getPolicy } from "../store/store";
 import { afterBody } from "./drain";
+import { exposureEventOf } from "./exposure-event";
 import { forward } from "./proxy";
 import { recordExposure } from "./recorder";
 import {
@@ -57,8 +58,26 @@ export async function gate(
       : afterBody(request, policyUnavailable());
   }
 
-  const verdict = await judge(policy, facts, env.IDENTITY_SALT, Date.now());
-  if (isLedgerDecision(verdict.decision)) recordExposure(ctx, env, policy, facts, verdict);
-  if (verdict.decision === "block") return afterBody(request, blocked(policy, verdict));
-  return withNotice(await forward(request, verdict, facts, options, url), policy, verdict);
+  const now = Date.now();
+  const { verdict, fingerprint } = await judge(policy, facts, env.IDENTITY_SALT, now);
+  const decision = verdict.decision;
+  // Counted once the outcome is known: at once for a block, once the origin's response
+  // headers are in for a forwarded request (its status says whether the key was accepted).
+  // Recording is synchronous, so neither waits on the ledger.
+  if (decision === "block") {
+    if (config.ledger.enabled)
+      recordExposure(
+        ctx,
+        env,
+        config.ledger,
+        exposureEventOf(policy, facts, verdict, decision, fingerprint, null, now),
+      );
+    return afterBody(request, blocked(policy, verdict));
+  }
+  const response = await forward(request, verdict, facts, options, url);
+  if (config.ledger.enabled && isLedgerDecision(decision)) {
+    const event = exposureEventOf(policy, facts, verdict, decision, fingerprint, response.status, now);
+    recordExposure(ctx, env, config.ledger, event);
+  }
+  return withNotice(response, policy, verdict);
 }

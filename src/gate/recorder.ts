@@ -9,21 +9,44 @@
 import {
   ANONYMOUS,
   BATCH_MEMORY_MS,
-  identityOf,
-  isLedgerDecision,
   type LedgerDecision,
-  type LedgerTuple,
+  MAX_FLUSH_AFTER_MS,
+  MAX_NETWORKS,
+  OTHER_NETWORK,
   shardOf,
   shardStub,
   UNFINGERPRINTED,
   utcDay,
 } from "../exposure/model";
-import { type GateEnv, readConfig } from "../platform/config";
+import type { LedgerNetworkTuple, LedgerTuple } from "../exposure/wire";
+import type { GateConfig, GateEnv } from "../platform/config";
 import { fingerprint as hmacFingerprint } from "../platform/fingerprint";
 import { log } from "../platform/log";
-import type { CompiledPolicy } from "../policy/compile";
-import type { Verdict } from "../policy/decision";
-import { bearerOf, type Facts } from "../policy/facts";
+
+/**
+ * One exposure event, as the gate hands it over: plain values, worked out by the gate
+ * from the request, its decision and the origin's answer (src/gate/exposure-event.ts).
+ */
+export interface ExposureEvent {
+  /** When the request came (epoch ms): its UTC day is the row's day. */
+  at: number;
+  /** The code that matched: a region code or `AS<number>`. */
+  code: string;
+  decision: LedgerDecision;
+  /** The key's fingerprint when the gate already has it (a key exemption was checked). */
+  fingerprint: string | null;
+  /** The bearer key whose fingerprint is still to be made (in `waitUntil`), or null: no key. */
+  key: string | null;
+  /** The origin accepted the request (status below 500, not 401 or 403): SPEC section 6. */
+  verified: boolean;
+  /** Canonical identity JSON (`identityOf`); `{}` unless verified. */
+  identity: string;
+  /** The network the request came through, when the edge named one. */
+  network: { asn: number; name: string; class: string } | null;
+}
+
+/** The ledger settings the recorder works with (the gate's parsed `config.ledger`). */
+export type LedgerSettings = Pick<GateConfig["ledger"], "enabled" | "flushMs">;
 
 /** Distinct keys held before a flush is forced early (memory bound of the live buffer). */
 export const MAX_BUFFER_KEYS = 5000;
@@ -40,6 +63,12 @@ const DEAD_TIMER_MS = 30_000;
 
 type WaitUntil = Pick<ExecutionContext, "waitUntil">;
 
+/** A buffered key's events: their count and their networks (the first five, then `other`). */
+interface Entry {
+  n: number;
+  nets: Map<number, LedgerNetworkTuple> | null;
+}
+
 interface Batch {
   /** Idempotency key: the Durable Object ignores a batch id it already applied. */
   id: string;
@@ -52,7 +81,7 @@ interface Batch {
 
 /** What the isolate holds for one shard. */
 interface ShardQueue {
-  buffer: Map<string, number>;
+  buffer: Map<string, Entry>;
   retry: Batch[];
   /** No call to this shard before this instant: its load hint, or a back-off after failures. */
   notBefore: number;
@@ -67,6 +96,8 @@ let retryKeys = 0;
 /** When the pending delayed flush should fire (0: none). */
 let scheduledFor = 0;
 let warnedNoSalt = false;
+/** The flush interval of the latest event's settings (`EXPOSURE_FLUSH_SECONDS`). */
+let flushMs = 5000;
 /** This isolate's id, sent with each flush so a shard can count the isolates calling it. */
 let isolateId = "";
 
@@ -89,15 +120,11 @@ export function exposureStats() {
   let retryBatches = 0;
   let retryEvents = 0;
   for (const q of queues.values()) {
-    for (const n of q.buffer.values()) bufferedEvents += n;
+    for (const e of q.buffer.values()) bufferedEvents += e.n;
     retryBatches += q.retry.length;
     for (const b of q.retry) retryEvents += b.events;
   }
   return { ...counters, bufferedKeys: bufferKeys, bufferedEvents, retryBatches, retryEvents };
-}
-
-function flushDelayMs(env: GateEnv): number {
-  return readConfig(env).ledger.flushMs;
 }
 
 function queueOf(shard: number): ShardQueue {
@@ -110,35 +137,38 @@ function queueOf(shard: number): ShardQueue {
 }
 
 /**
- * Counts one exposure event for a request from an unsupported region (SPEC section 6).
- * Synchronous and never throws: the only async part (the key's HMAC) and the flush run in
- * `ctx.waitUntil`. `facts.fingerprint` is the one `judge()` already computed, or null.
+ * Counts one exposure event (SPEC section 6). Synchronous and never throws: the only async
+ * part (the key's HMAC, when the gate did not already make it) and the flush run in
+ * `ctx.waitUntil`. `env` is only where the ledger's binding and `IDENTITY_SALT` are.
  */
 export function recordExposure(
   ctx: WaitUntil,
   env: GateEnv,
-  policy: CompiledPolicy,
-  facts: Facts,
-  verdict: Verdict,
+  settings: LedgerSettings,
+  event: ExposureEvent,
 ): void {
   try {
-    if (!readConfig(env).ledger.enabled || !isLedgerDecision(verdict.decision)) return;
-    const day = utcDay(Date.now());
-    const region = verdict.region ?? verdict.country ?? "XX";
-    const identity = identityOf(facts.headers, policy.identityHeaders);
-    const decision = verdict.decision;
-    const shard = shardOf(region);
+    if (!settings.enabled) return;
+    flushMs = settings.flushMs;
+    const day = utcDay(event.at);
+    const { code, identity, decision, network } = event;
+    const shard = shardOf(code);
+    const v = event.verified ? 1 : 0;
     const count = (fp: string) =>
-      add(ctx, env, shard, `${day}${SEP}${region}${SEP}${fp}${SEP}${identity}${SEP}${decision}`);
-    const fingerprint = facts.fingerprint;
-    const token = fingerprint === null ? bearerOf(facts) : null;
-    if (fingerprint !== null) count(fingerprint);
-    else if (token === null) count(ANONYMOUS);
+      add(
+        ctx,
+        env,
+        shard,
+        `${day}${SEP}${code}${SEP}${fp}${SEP}${identity}${SEP}${decision}${SEP}${v}`,
+        network,
+      );
+    if (event.fingerprint !== null) count(event.fingerprint);
+    else if (event.key === null) count(ANONYMOUS);
     else if (!env.IDENTITY_SALT) count(unfingerprinted());
     else {
       // The HMAC is the only async step: it runs after the response, the raw key held only by this closure.
       ctx.waitUntil(
-        hmacFingerprint(env.IDENTITY_SALT, token).then(count, (err: unknown) =>
+        hmacFingerprint(env.IDENTITY_SALT, event.key).then(count, (err: unknown) =>
           drop(1, "fingerprint_failed", err),
         ),
       );
@@ -158,13 +188,20 @@ function unfingerprinted(): string {
   return UNFINGERPRINTED;
 }
 
-function add(ctx: WaitUntil, env: GateEnv, shard: number, key: string): void {
+function add(
+  ctx: WaitUntil,
+  env: GateEnv,
+  shard: number,
+  key: string,
+  network: ExposureEvent["network"],
+): void {
   counters.recordedEvents++;
   const now = Date.now();
   const q = queueOf(shard);
-  const n = q.buffer.get(key);
-  if (n !== undefined) {
-    q.buffer.set(key, n + 1);
+  const entry = q.buffer.get(key);
+  if (entry !== undefined) {
+    entry.n++;
+    if (network) entry.nets = addNetwork(entry.nets, network);
     if (scheduledFor !== 0 && now > scheduledFor + DEAD_TIMER_MS) schedule(ctx, env, now);
     return;
   }
@@ -172,9 +209,27 @@ function add(ctx: WaitUntil, env: GateEnv, shard: number, key: string): void {
     counters.forcedFlushes++;
     ctx.waitUntil(flush(ctx, env, true));
   }
-  q.buffer.set(key, 1);
+  q.buffer.set(key, { n: 1, nets: network ? addNetwork(null, network) : null });
   bufferKeys++;
-  schedule(ctx, env, Math.max(now + flushDelayMs(env), q.notBefore));
+  schedule(ctx, env, Math.max(now + flushMs, q.notBefore));
+}
+
+/** One more event through `network`: the first five networks by number, the rest under `other`. */
+function addNetwork(
+  nets: Map<number, LedgerNetworkTuple> | null,
+  network: NonNullable<ExposureEvent["network"]>,
+): Map<number, LedgerNetworkTuple> {
+  const map = nets ?? new Map<number, LedgerNetworkTuple>();
+  const kept = map.get(network.asn);
+  if (kept) kept[1]++;
+  else if (map.size - (map.has(OTHER_NETWORK) ? 1 : 0) < MAX_NETWORKS)
+    map.set(network.asn, [network.asn, 1, network.name, network.class]);
+  else {
+    const other = map.get(OTHER_NETWORK);
+    if (other) other[1]++;
+    else map.set(OTHER_NETWORK, [OTHER_NETWORK, 1, "", ""]);
+  }
+  return map;
 }
 
 /**
@@ -232,17 +287,27 @@ async function flush(ctx: WaitUntil, env: GateEnv, force: boolean): Promise<void
   if (nextDue !== Number.POSITIVE_INFINITY) schedule(ctx, env, Math.max(nextDue, now + 1));
 }
 
-function batchOf(shard: number, buffer: Map<string, number>, now: number): Batch {
+function batchOf(shard: number, buffer: Map<string, Entry>, now: number): Batch {
   const batch: Batch = { id: crypto.randomUUID(), shard, tuples: [], events: 0, attempts: 0, createdAt: now };
-  for (const [key, n] of buffer) {
-    const [day, region, fp, identity, decision] = key.split(SEP) as [
+  for (const [key, { n, nets }] of buffer) {
+    const [day, region, fp, identity, decision, v] = key.split(SEP) as [
       string,
       string,
       string,
       string,
       LedgerDecision,
+      string,
     ];
-    batch.tuples.push([day, region, fp, identity, decision, n]);
+    batch.tuples.push([
+      day,
+      region,
+      fp,
+      identity,
+      decision,
+      n,
+      v === "1" ? 1 : 0,
+      nets ? [...nets.values()] : [],
+    ]);
     batch.events += n;
   }
   return batch;
@@ -251,7 +316,7 @@ function batchOf(shard: number, buffer: Map<string, number>, now: number): Batch
 /** The batches of one shard, one call each; the shard's answer sets when it may be called again. */
 async function sendAll(env: GateEnv, q: ShardQueue, batches: Batch[]): Promise<void> {
   if (!isolateId) isolateId = crypto.randomUUID();
-  const interval = flushDelayMs(env);
+  const interval = flushMs;
   for (const [i, batch] of batches.entries()) {
     batch.attempts++;
     counters.ledgerCalls++;
@@ -259,7 +324,9 @@ async function sendAll(env: GateEnv, q: ShardQueue, batches: Batch[]): Promise<v
       const answer = await shardStub(env, batch.shard).record(batch.id, batch.tuples, isolateId);
       counters.flushedEvents += batch.events;
       q.failures = 0;
-      q.notBefore = Date.now() + Math.max(interval, answer.flushAfterMs);
+      // Bounded here too, whatever a shard (of another release, say) asks: the wait is what
+      // an evicted isolate can lose.
+      q.notBefore = Date.now() + Math.max(interval, Math.min(MAX_FLUSH_AFTER_MS, answer.flushAfterMs));
     } catch (err) {
       counters.failedCalls++;
       const overloaded = (err as { overloaded?: unknown } | null)?.overloaded === true;

@@ -40,6 +40,8 @@ export interface CompiledPolicy {
   /** CIDR exemptions as a lookup table (see ./cidr-index.ts): one search per request. */
   cidrExemptions: CidrIndex;
   identityHeaders: readonly string[];
+  /** ASN → class name from `networks.classes` (issue 21 fills it; optional until then). */
+  asnClass?: ReadonlyMap<number, string>;
   errorMessage: string;
   docsUrl: string | null;
   /** The 403 body, serialised once: SPEC section 4 fixes it byte for byte. */

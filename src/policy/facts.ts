@@ -17,8 +17,10 @@ export interface Facts extends RequestFacts {
   regionCode: string | null;
   /** `CF-Connecting-IP`: set by Cloudflare's edge, a client cannot choose it. */
   ip: string | null;
-  /** HMAC fingerprint of the bearer key, once `keyFingerprint` computed it. */
-  fingerprint: string | null;
+  /** `request.cf.asn`: the network the request came through. */
+  asn: number | null;
+  /** `request.cf.asOrganization`: that network's name, as the edge gives it. */
+  asOrganization: string | null;
   /** The request's headers: the bearer key and identity headers are read from them only when needed. */
   headers: Headers;
   /** The bearer key: undefined until read, null when there is none. */
@@ -34,7 +36,8 @@ export function factsOf(request: Request, path: string): Facts {
     country: typeof cf?.country === "string" ? cf.country : null,
     regionCode: typeof cf?.regionCode === "string" ? cf.regionCode : null,
     ip: headers.get("cf-connecting-ip"),
-    fingerprint: null,
+    asn: typeof cf?.asn === "number" ? cf.asn : null,
+    asOrganization: typeof cf?.asOrganization === "string" ? cf.asOrganization : null,
     headers,
   };
 }
@@ -63,20 +66,29 @@ export async function keyFingerprint(facts: Facts, salt: string | undefined): Pr
   return fingerprint(salt, token);
 }
 
+/** A decision, and the key's fingerprint when making it needed one (null otherwise). */
+export interface Judged {
+  verdict: Verdict;
+  fingerprint: string | null;
+}
+
 /**
  * The decision of SPEC section 3 for these facts. Only a request the ledger would count (an
  * unsupported region, not exempt by address) pays for the key's HMAC, and only while the
- * policy has key exemptions: then it is decided again with the fingerprint, which
- * `facts.fingerprint` keeps for the recorder.
+ * policy has key exemptions: then it is decided again with the fingerprint, which is
+ * returned beside the verdict so the caller need not make it twice.
  */
 export async function judge(
   policy: CompiledPolicy,
   facts: Facts,
   salt: string | undefined,
   now: number,
-): Promise<Verdict> {
+): Promise<Judged> {
   const verdict = decide(policy, facts, now);
-  if (!isLedgerDecision(verdict.decision) || policy.keyExemptions.size === 0) return verdict;
-  facts.fingerprint = await keyFingerprint(facts, salt);
-  return facts.fingerprint ? decide(policy, facts, now) : verdict;
+  if (!isLedgerDecision(verdict.decision) || policy.keyExemptions.size === 0)
+    return { verdict, fingerprint: null };
+  const fingerprint = await keyFingerprint(facts, salt);
+  return fingerprint
+    ? { verdict: decide(policy, { ...facts, fingerprint }, now), fingerprint }
+    : { verdict, fingerprint };
 }

@@ -63,11 +63,19 @@ export interface TestOrigin {
  * - `/v1/cookies`: the `OriginRecord`, with two `Set-Cookie` lines and its own
  *   `x-region-gate-decision` and `Sunset`;
  * - `/v1/ws` (Upgrade: websocket): echoes text frames back prefixed with `echo:`;
- * - anything else: JSON of the `OriginRecord`, written after the body was read and hashed.
+ * - anything else: JSON of the `OriginRecord`, written after the body was read and hashed;
+ * - with `acceptKeys`, any request whose bearer key is not listed: 401, as an API refusing
+ *   an invented key (requests without a key are served as above).
  */
-export async function startOrigin(options: { record?: boolean } = {}): Promise<TestOrigin> {
+export async function startOrigin(
+  options: { record?: boolean; acceptKeys?: readonly string[] | ((key: string) => boolean) } = {},
+): Promise<TestOrigin> {
   // `record: false` keeps `seen` empty: the soak sends 200 000 requests.
   const keep = options.record ?? true;
+  // An API that checks keys: a bearer key not in `acceptKeys` is refused with 401.
+  const list = options.acceptKeys;
+  const accepted =
+    list === undefined ? null : typeof list === "function" ? list : (key: string) => list.includes(key);
   const seen: OriginRecord[] = [];
   const events = new EventEmitter();
   const sockets = new Set<Socket>();
@@ -105,7 +113,9 @@ export async function startOrigin(options: { record?: boolean } = {}): Promise<T
       });
       req.on("error", reject);
     });
-    const route = routes[url.pathname] ?? echo;
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const route =
+      accepted && bearer !== undefined && !accepted(bearer) ? refuseKey : (routes[url.pathname] ?? echo);
     route({ req, res, url, record, bodyRead, origin, setRelease: (fn) => (release = fn) }).catch(
       (err: Error) => {
         if (!res.headersSent) res.writeHead(500);
@@ -157,6 +167,12 @@ async function echo({ res, record, bodyRead }: RouteArgs): Promise<void> {
   await bodyRead;
   res.writeHead(200, { "content-type": "application/json", "x-origin": "test" });
   res.end(JSON.stringify(record));
+}
+
+async function refuseKey({ res, bodyRead }: RouteArgs): Promise<void> {
+  await bodyRead;
+  res.writeHead(401, { "content-type": "application/json" });
+  res.end('{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}');
 }
 
 const routes: Record<string, (args: RouteArgs) => Promise<void>> = {
@@ -258,6 +274,9 @@ function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
 export interface EdgeFacts {
   country?: string;
   regionCode?: string;
+  /** The network (`request.cf.asn`) and its name (`request.cf.asOrganization`). */
+  asn?: number;
+  asOrganization?: string;
 }
 
 export interface GateRequestInit extends RequestInit {

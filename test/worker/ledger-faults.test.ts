@@ -11,13 +11,10 @@ import {
   MAX_RETRY_KEYS,
   recordExposure,
 } from "../../src/gate/recorder";
-import type { GateEnv } from "../../src/platform/config";
-import { compilePolicy } from "../../src/policy/compile";
-import type { Verdict } from "../../src/policy/decision";
-import { factsOf } from "../../src/policy/facts";
+import { type GateEnv, readConfig } from "../../src/platform/config";
 import { livePolicy } from "../fixtures/policies";
 import { call } from "./call";
-import { exposure, settle } from "./ledger-helpers";
+import { exposure, exposureEvent, settle } from "./ledger-helpers";
 
 // No delayed flush during these tests: each one flushes when it means to.
 const quiet: GateEnv = { ...env, EXPOSURE_FLUSH_SECONDS: "3600" };
@@ -93,7 +90,7 @@ describe("exposure ledger faults", () => {
 
     const res = await exposure("region=HK&summary=1");
     expect(await res.json()).toMatchObject({
-      summary: [{ region: "HK", customers: 1, requests: 4, blocked: 4 }],
+      summary: [{ region: "HK", customers: 0, requests: 4, blocked: 4 }], // anonymous is not a customer
     });
   });
 
@@ -103,14 +100,14 @@ describe("exposure ledger faults", () => {
   }, async () => {
     spyLogs();
     const before = exposureStats();
-    const policy = compilePolicy(livePolicy({ identity: { headers: ["x-org"] } }));
-    const verdict: Verdict = { decision: "block", region: "SY", country: "SY", rule: "test" };
     const ctx = { waitUntil: (p: Promise<unknown>) => void p };
     const brokenFast: GateEnv = { ...broken, EXPOSURE_FLUSH_SECONDS: "0.01" };
+    const settings = readConfig(brokenFast).ledger;
     const distinct = MAX_RETRY_KEYS + MAX_BUFFER_KEYS; // one more full buffer than the retry queue holds
     for (let i = 0; i < distinct; i++) {
-      const request = new Request("https://gate.test/v1/x", { headers: { "x-org": `org-${i}` } });
-      recordExposure(ctx, brokenFast, policy, factsOf(request, "/v1/x"), verdict);
+      const identity = JSON.stringify({ "x-org": `org-${i}` });
+      const event = exposureEvent("SY", { fingerprint: "5151515151515151", verified: true, identity });
+      recordExposure(ctx, brokenFast, settings, event);
       expect(exposureStats().bufferedKeys).toBeLessThanOrEqual(MAX_BUFFER_KEYS);
     }
     // The early flushes have failed once each (a failed shard's timer, minutes away, is not awaited).

@@ -4,14 +4,41 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { SHARDS, shardStub } from "../../src/exposure/model";
-import { exposureStats, flushExposure } from "../../src/gate/recorder";
-import { adminFetch, call } from "./call";
+import { type ExposureEvent, exposureStats, flushExposure } from "../../src/gate/recorder";
+import { adminFetch, call, type EdgeFacts } from "./call";
 
 export const SALT = "test-identity-salt";
 
-/** One gate request with an edge country and optional key and headers. */
-export async function send(country: string, headers: Record<string, string> = {}): Promise<number> {
-  const res = await call("/v1/chat/completions", { method: "POST", body: "{}", headers, cf: { country } });
+/** A plain exposure event as the gate hands it to the recorder (blocked, no key, unless `over`). */
+export function exposureEvent(code: string, over: Partial<ExposureEvent> = {}): ExposureEvent {
+  return {
+    at: Date.now(),
+    code,
+    decision: "block",
+    fingerprint: null,
+    key: null,
+    verified: false,
+    identity: "{}",
+    network: null,
+    ...over,
+  };
+}
+
+/**
+ * One gate request with an edge country and optional headers and edge facts. The echo
+ * origin answers `x-test-origin-status` (default 200): 401 or 403 is the origin refusing the key.
+ */
+export async function send(
+  country: string,
+  headers: Record<string, string> = {},
+  cf: EdgeFacts = {},
+): Promise<number> {
+  const res = await call("/v1/chat/completions", {
+    method: "POST",
+    body: "{}",
+    headers,
+    cf: { country, ...cf },
+  });
   await res.arrayBuffer();
   return res.status;
 }

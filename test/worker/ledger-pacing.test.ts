@@ -4,25 +4,26 @@
  * and a failing shard is backed off instead of being called again at once. Its own file,
  * because the recorder's per-isolate state is shared by the tests of a file.
  */
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readShardStats } from "../../src/control/ledger/client";
-import { shardOf, shardStub, utcDay } from "../../src/exposure/model";
+import { ExposureLedger } from "../../src/control/ledger/ledger-do";
+import { MAX_FLUSH_AFTER_MS, shardOf, shardStub, utcDay } from "../../src/exposure/model";
 import { exposureStats, recordExposure } from "../../src/gate/recorder";
-import type { GateEnv } from "../../src/platform/config";
-import { compilePolicy } from "../../src/policy/compile";
-import type { Verdict } from "../../src/policy/decision";
-import { factsOf } from "../../src/policy/facts";
-import { livePolicy } from "../fixtures/policies";
+import { type GateEnv, readConfig } from "../../src/platform/config";
+import { exposureEvent } from "./ledger-helpers";
 
-const policy = compilePolicy(livePolicy({ identity: { headers: ["x-org"] } }));
 const ctx = { waitUntil: (p: Promise<unknown>) => void p };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function record(e: GateEnv, region: string, org: string): void {
-  const verdict: Verdict = { decision: "block", region, country: region, rule: "test" };
-  const request = new Request("https://gate.test/v1/x", { headers: { "x-org": org } });
-  recordExposure(ctx, e, policy, factsOf(request, "/v1/x"), verdict);
+  const identity = JSON.stringify({ "x-org": org });
+  recordExposure(
+    ctx,
+    e,
+    readConfig(e).ledger,
+    exposureEvent(region, { fingerprint: "7a7a7a7a7a7a7a7a", verified: true, identity }),
+  );
 }
 
 async function until(what: () => boolean, ms: number): Promise<void> {
@@ -44,6 +45,26 @@ describe("shard pacing", () => {
     expect((await stub.record("pace-again", [], "isolate-7")).flushAfterMs).toBe(3000);
     const stats = (await readShardStats(env))[shardOf("MO")];
     expect(stats).toMatchObject({ callers: 300, flushAfterMs: 3000 });
+  });
+
+  it("never asks more than MAX_FLUSH_AFTER_MS, however fast new isolates arrive (issue 20, finding 5)", async () => {
+    // A budget of 1 call/s: 200 isolates would be asked for 200 s, and the caller window
+    // (twice the interval) would keep each counted for 400 s, so the interval fed itself.
+    const tight: GateEnv = { ...env, EXPOSURE_SHARD_CALLS_PER_SECOND: "1" };
+    const day = utcDay(Date.now());
+    const asked = await runInDurableObject(shardStub(env, shardOf("CU")), async (_, state) => {
+      const shard = new ExposureLedger(state, tight);
+      const out: number[] = [];
+      for (let i = 0; i < 200; i++)
+        out.push(
+          (await shard.record(`bound-${i}`, [[day, "CU", "anonymous", "{}", "block", 1]], `new-isolate-${i}`))
+            .flushAfterMs,
+        );
+      return out;
+    });
+    expect(asked[29]).toBe(30_000); // below the bound: callers ÷ budget
+    expect(Math.max(...asked)).toBe(MAX_FLUSH_AFTER_MS);
+    expect(asked[199]).toBe(MAX_FLUSH_AFTER_MS);
   });
 
   it("an isolate waits for the interval its shard asked before calling it again", {

@@ -20,8 +20,8 @@ for (const region of REGIONS) {
   for (const fp of FPS) {
     for (const day of ["2023-03-01", "2023-03-02", "2023-03-05"]) {
       const org = JSON.stringify({ "openai-organization": `org-${i % 3}` });
-      seed.push([day, region, fp, org, "warn", 1 + (i % 4)]);
-      if (i % 5 === 0) seed.push([day, region, fp, org, "block", 2]); // two decisions, one row
+      seed.push([day, region, fp, org, "warn", 1 + (i % 4), 1, []]);
+      if (i % 5 === 0) seed.push([day, region, fp, org, "block", 2, 1, []]); // two decisions, one row
       i++;
     }
   }
@@ -96,7 +96,8 @@ describe("paged exposure reads", () => {
 
   it("reads one fingerprint's rows from every region", async () => {
     const fp = FPS[3] as string;
-    const rows = (await readFingerprintGroups(env, fp, { from: "2023-03-01", to: "2023-03-31" })).map(toRow);
+    const { groups } = await readFingerprintGroups(env, fp, { from: "2023-03-01", to: "2023-03-31" });
+    const rows = groups.map(toRow);
     const all = (await readExposure(env, { from: "2023-03-01", to: "2023-03-31" }, { limit: 10_000 })).rows;
     expect(rows.length).toBeGreaterThan(0);
     expect(rows).toEqual(all.filter((r) => r.fingerprint === fp));

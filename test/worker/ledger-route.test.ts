@@ -12,12 +12,12 @@ import { exposure } from "./ledger-helpers";
 const ORG = "openai-organization";
 const tricky = 'Acme, "Inc"; a=b %';
 const seed: LedgerTuple[] = [
-  ["2024-07-08", "CN", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "warn", 5],
-  ["2024-07-09", "CN", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "block", 3],
-  ["2024-07-09", "CN", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "exempt", 1],
-  ["2024-07-09", "CN", "2222222222222222", JSON.stringify({ [ORG]: tricky }), "block", 2],
+  ["2024-07-08", "CN", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "warn", 5, 1, []],
+  ["2024-07-09", "CN", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "block", 3, 1, []],
+  ["2024-07-09", "CN", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "exempt", 1, 1, []],
+  ["2024-07-09", "CN", "2222222222222222", JSON.stringify({ [ORG]: tricky }), "block", 2, 1, []],
   ["2024-07-10", "CN", "anonymous", "{}", "block", 4],
-  ["2024-07-09", "UA-43", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "monitor", 6],
+  ["2024-07-09", "UA-43", "1111111111111111", JSON.stringify({ [ORG]: "org-a" }), "monitor", 6, 1, []],
 ];
 
 beforeAll(async () => {
@@ -67,6 +67,9 @@ describe("GET /__region-gate/exposure", () => {
       requests: 4,
       blocked: 3,
       decisions: { observe: 0, warn: 0, block: 3, monitor: 0, exempt: 1 },
+      verified: true,
+      capped: false,
+      networks: [],
     });
     // Read order: fingerprint, identity, region, day (SPEC section 7: pages never split a key).
     expect(rows.map((r) => `${r.day} ${r.region} ${r.fingerprint}`)).toEqual([
@@ -95,7 +98,16 @@ describe("GET /__region-gate/exposure", () => {
   it("summarises per region: distinct customers, requests, blocks, first and last day", async () => {
     const { summary } = await json<{ summary: unknown[] }>("summary=1");
     expect(summary).toEqual([
-      { region: "CN", customers: 3, requests: 15, blocked: 9, firstDay: "2024-07-08", lastDay: "2024-07-10" },
+      // `anonymous` is a bucket, not a customer: two customers in CN.
+      {
+        region: "CN",
+        customers: 2,
+        requests: 15,
+        blocked: 9,
+        firstDay: "2024-07-08",
+        lastDay: "2024-07-10",
+        cappedDays: 0,
+      },
       {
         region: "UA-43",
         customers: 1,
@@ -103,11 +115,12 @@ describe("GET /__region-gate/exposure", () => {
         blocked: 0,
         firstDay: "2024-07-09",
         lastDay: "2024-07-09",
+        cappedDays: 0,
       },
     ]);
     const csv = await (await exposure("summary=1&format=csv&region=CN")).text();
     expect(csv).toBe(
-      "region,customers,requests,blocked,firstDay,lastDay\r\nCN,3,15,9,2024-07-08,2024-07-10\r\n",
+      "region,customers,requests,blocked,firstDay,lastDay,cappedDays\r\nCN,2,15,9,2024-07-08,2024-07-10,0\r\n",
     );
   });
 
@@ -127,6 +140,9 @@ describe("GET /__region-gate/exposure", () => {
       "block",
       "monitor",
       "exempt",
+      "verified",
+      "capped",
+      "networks",
     ]);
     expect(table).toHaveLength(3);
     const identity = table[2]?.[3] ?? "";
@@ -134,7 +150,7 @@ describe("GET /__region-gate/exposure", () => {
     expect(name).toBe(ORG);
     expect(decodeURIComponent(identity.slice(name.length + 1))).toBe(tricky);
     expect(value).not.toContain(";");
-    expect(table[2]?.slice(4)).toEqual(["2", "2", "0", "0", "2", "0", "0"]);
+    expect(table[2]?.slice(4)).toEqual(["2", "2", "0", "0", "2", "0", "0", "yes", "no", ""]);
   });
 
   it("reports per-shard rows and flushes received in the last hour", async () => {

@@ -33,84 +33,131 @@ async function rows(query: string): Promise<ExposureRow[]> {
   return ((await res.json()) as { rows: ExposureRow[] }).rows;
 }
 
-describe("exposure ledger", () => {
-  it("counts CN traffic once per key, org header and decision, exactly", async () => {
-    const since = exposureStats().recordedEvents;
-    const expected: ExposureRow[] = [];
-    let sent = 0;
-    for (const [k, key] of KEYS.entries()) {
-      for (const [o, org] of ["org-a", "org-b"].entries()) {
-        const n = 1 + k * 2 + o; // 1..6 requests per (key, org)
-        for (let i = 0; i < n; i++) {
-          expect(await send("CN", { authorization: `Bearer ${key}`, [ORG]: org })).toBe(403);
-        }
-        sent += n;
-        expected.push({
-          day: today,
-          region: "CN",
-          fingerprint: await fingerprint(SALT, key),
-          identity: { [ORG]: org },
-          requests: n,
-          blocked: n,
-          decisions: { ...zero, block: n },
-        });
-      }
-    }
-    for (let i = 0; i < 3; i++) expect(await send("CN", { [ORG]: "org-a" })).toBe(403);
-    expect(await send("CN")).toBe(403);
-    sent += 4;
-    expected.push(
-      {
-        day: today,
-        region: "CN",
-        fingerprint: "anonymous",
-        identity: { [ORG]: "org-a" },
-        requests: 3,
-        blocked: 3,
-        decisions: { ...zero, block: 3 },
-      },
-      {
-        day: today,
-        region: "CN",
-        fingerprint: "anonymous",
-        identity: {},
-        requests: 1,
-        blocked: 1,
-        decisions: { ...zero, block: 1 },
-      },
-    );
-    await settleAndFlush(since, sent);
+/** A report row as the ledger answers it, for `toEqual`. */
+function row(
+  fingerprint: string,
+  region: string,
+  identity: Record<string, string>,
+  d: Partial<typeof zero>,
+  over: Partial<ExposureRow> = {},
+): ExposureRow {
+  const decisions = { ...zero, ...d };
+  return {
+    day: today,
+    region,
+    fingerprint,
+    identity,
+    requests: Object.values(decisions).reduce((a, b) => a + b, 0),
+    blocked: decisions.block,
+    decisions,
+    verified: !["anonymous", "unverified", "overflow"].includes(fingerprint),
+    capped: false,
+    networks: [],
+    ...over,
+  };
+}
 
-    const got = await rows("region=CN");
-    const order = (r: ExposureRow) => `${r.fingerprint} ${JSON.stringify(r.identity)}`;
-    expect(got).toEqual(expected.sort((a, b) => (order(a) < order(b) ? -1 : 1)));
+/** Rows in the ledger's read order (fingerprint, then identity JSON, by code point). */
+const inReadOrder = (list: ExposureRow[]) =>
+  list.sort((a, b) => {
+    const x = `${a.fingerprint}\u0000${JSON.stringify(a.identity)}`;
+    const y = `${b.fingerprint}\u0000${JSON.stringify(b.identity)}`;
+    return x < y ? -1 : x > y ? 1 : 0;
   });
 
-  it("records warn and observe decisions under their region, and nothing for JP", async () => {
-    const since = exposureStats().recordedEvents;
-    const key = { authorization: `Bearer ${KEYS[0]}` };
-    for (let i = 0; i < 5; i++) expect(await send("JP", key)).toBe(200);
-    expect(await send("VE", key)).toBe(200);
-    expect(await send("BY", key)).toBe(200);
-    await settleAndFlush(since, 2);
-    expect(exposureStats().recordedEvents - since).toBe(2);
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-    expect(await rows("region=JP")).toEqual([]);
+describe("exposure ledger", () => {
+  it("counts a key under its fingerprint only for requests the origin accepted (issue 20, finding 1)", async () => {
+    const since = exposureStats().recordedEvents;
     const fp = await fingerprint(SALT, KEYS[0]!);
-    expect(await rows("region=VE")).toEqual([
-      {
-        day: today,
-        region: "VE",
-        fingerprint: fp,
-        identity: {},
-        requests: 1,
-        blocked: 0,
-        decisions: { ...zero, warn: 1 },
-      },
-    ]);
-    expect((await rows("region=BY"))[0]?.decisions).toEqual({ ...zero, observe: 1 });
-    const all = await rows("");
-    expect(all.some((r) => r.region === "JP")).toBe(false);
+    // Accepted by the origin (VE is in its warn window: forwarded), with identity values.
+    for (let i = 0; i < 3; i++) expect(await send("VE", { ...bearer(KEYS[0]!), [ORG]: "org-a" })).toBe(200);
+    // Refused by the origin (401, 403), failed (500), or never forwarded: not verified.
+    expect(await send("VE", { ...bearer(KEYS[1]!), [ORG]: "org-x", "x-test-origin-status": "401" })).toBe(
+      401,
+    );
+    expect(await send("VE", { ...bearer(KEYS[1]!), [ORG]: "org-y", "x-test-origin-status": "403" })).toBe(
+      403,
+    );
+    expect(await send("VE", { ...bearer(KEYS[1]!), "x-test-origin-status": "503" })).toBe(503);
+    expect(await send("CN", { ...bearer(KEYS[1]!), [ORG]: "org-z" })).toBe(403);
+    // Without a key: anonymous, identity values dropped.
+    expect(await send("VE", { [ORG]: "org-anon" })).toBe(200);
+    await settleAndFlush(since, 8);
+
+    expect(await rows("region=VE")).toEqual(
+      inReadOrder([
+        row(fp, "VE", { [ORG]: "org-a" }, { warn: 3 }),
+        row("anonymous", "VE", {}, { warn: 1 }),
+        row("unverified", "VE", {}, { warn: 3 }),
+      ]),
+    );
+    expect(await rows("region=CN")).toContainEqual(row("unverified", "CN", {}, { block: 1 }));
+    expect((await rows("region=CN")).some((r) => r.fingerprint === (fp as string))).toBe(false);
+  });
+
+  it("a key the origin accepted for a code counts under it when blocked later, without identity", async () => {
+    const since = exposureStats().recordedEvents;
+    const key = "sk-live-verified-for-by-000007";
+    const fp = await fingerprint(SALT, key);
+    // BY is observed (forwarded): 404 is still an answer below 500, not 401/403: accepted.
+    expect(await send("BY", { ...bearer(key), [ORG]: "org-b", "x-test-origin-status": "404" })).toBe(404);
+    await settleAndFlush(since, 1);
+    // Now refused by the origin: counts under the key (verified for BY), identity values dropped.
+    expect(await send("BY", { ...bearer(key), [ORG]: "org-b", "x-test-origin-status": "401" })).toBe(401);
+    // Another code: not verified there.
+    expect(await send("CN", bearer(key))).toBe(403);
+    await settleAndFlush(since, 3);
+    expect(await rows("region=BY")).toEqual(
+      inReadOrder([row(fp, "BY", {}, { observe: 1 }), row(fp, "BY", { [ORG]: "org-b" }, { observe: 1 })]),
+    );
+    expect((await rows("region=CN")).some((r) => r.fingerprint === fp)).toBe(false);
+  });
+
+  it("keeps 8 identities per fingerprint and day; more count under {} (and bad values as invalid)", async () => {
+    const since = exposureStats().recordedEvents;
+    const key = "sk-live-many-orgs-0000000000009";
+    const fp = await fingerprint(SALT, key);
+    for (let i = 0; i < 8; i++) expect(await send("KP", { ...bearer(key), [ORG]: `org-${i}` }, {})).toBe(403);
+    await settleAndFlush(since, 8); // blocked: unverified, all under `unverified`
+    expect((await rows("region=KP")).map((r) => r.fingerprint)).toEqual(["unverified"]);
+
+    const before = exposureStats().recordedEvents;
+    for (let i = 0; i < 12; i++) expect(await send("VE", { ...bearer(key), [ORG]: `org-${i}` })).toBe(200);
+    expect(await send("VE", { ...bearer(key), [ORG]: "Acme Corp [verify](https://evil.example)" })).toBe(200);
+    await settleAndFlush(before, 13);
+    const mine = (await rows("region=VE")).filter((r) => r.fingerprint === fp);
+    expect(mine.reduce((n, r) => n + r.requests, 0)).toBe(13);
+    const identities = mine.map((r) => JSON.stringify(r.identity));
+    expect(identities).toHaveLength(9);
+    expect(identities).toContain("{}");
+    expect(mine.find((r) => JSON.stringify(r.identity) === "{}")?.requests).toBe(13 - 8);
+  });
+
+  it("keeps each row's networks: names printable, the first five by number, the rest as other", async () => {
+    const since = exposureStats().recordedEvents;
+    const key = "sk-live-networks-000000000011";
+    const fp = await fingerprint(SALT, key);
+    const asns = [16509, 15169, 8075, 13335, 7922, 3320, 4134];
+    for (const [i, asn] of asns.entries()) {
+      for (let k = 0; k <= i; k++) {
+        expect(await send("VE", bearer(key), { asn, asOrganization: `Net\u00e9 ${asn}\u0007` })).toBe(200);
+      }
+    }
+    await settleAndFlush(since, 28);
+    const [mine] = (await rows("region=VE")).filter((r) => r.fingerprint === fp);
+    expect(mine?.requests).toBe(28);
+    expect(mine?.networks).toEqual(
+      [
+        { network: "AS13335", name: "Net 13335", class: null, requests: 4 },
+        { network: "AS8075", name: "Net 8075", class: null, requests: 3 },
+        { network: "AS15169", name: "Net 15169", class: null, requests: 2 },
+        { network: "AS16509", name: "Net 16509", class: null, requests: 1 },
+        { network: "AS7922", name: "Net 7922", class: null, requests: 5 },
+        { network: "other", name: null, class: null, requests: 13 },
+      ].sort((a, b) => (a.network === "other" ? 1 : b.network === "other" ? -1 : b.requests - a.requests)),
+    );
   });
 
   it("stores and logs keys only as fingerprints", async () => {
@@ -127,6 +174,7 @@ describe("exposure ledger", () => {
         await send(country, { authorization: `Bearer ${secret}`, [ORG]: "org-secret" }),
       );
     }
+    // (VE and BY are forwarded and accepted: the key is verified there, its identity kept.)
     await settleAndFlush(since, 4);
 
     const stored = await dumpAllShards();
@@ -148,26 +196,27 @@ describe("exposure ledger", () => {
     const sends: Promise<number>[] = [];
     const flushes: Promise<void>[] = [];
     for (let i = 0; i < 120; i++) {
-      sends.push(send("KP", { authorization: `Bearer ${KEYS[i % 3]}`, [ORG]: `org-${i % 4}` }));
+      sends.push(send("BY", { authorization: `Bearer ${KEYS[i % 3]}`, [ORG]: `org-${i % 4}` }));
       if (i % 10 === 0) flushes.push(flushExposure(env));
     }
-    expect(new Set(await Promise.all(sends))).toEqual(new Set([403]));
+    expect(new Set(await Promise.all(sends))).toEqual(new Set([200]));
     await Promise.all(flushes);
     await settleAndFlush(since, 120);
-    const got = await rows("region=KP");
+    const fps = await Promise.all(KEYS.map((k) => fingerprint(SALT, k)));
+    const got = (await rows("region=BY")).filter((r) => fps.includes(r.fingerprint));
     expect(got.reduce((sum, r) => sum + r.requests, 0)).toBe(120);
     expect(got).toHaveLength(12); // 3 keys × 4 orgs, all combinations (i mod 3, i mod 4)
 
     // Many isolates flushing to one shard at once: each RPC is one atomic transaction.
     const stub = () => shardStub(env, shardOf("SY"));
-    const tuple: LedgerTuple = [today, "SY", "aaaaaaaaaaaaaaaa", "{}", "block", 1];
+    const tuple: LedgerTuple = [today, "SY", "aaaaaaaaaaaaaaaa", "{}", "block", 1, 1, []];
     await Promise.all(Array.from({ length: 50 }, (_, i) => stub().record(`concurrent-${i}`, [tuple])));
     expect((await rows("region=SY"))[0]?.requests).toBe(50);
   });
 
   it("applies a retried batch once", async () => {
     const stub = shardStub(env, shardOf("CU"));
-    const batch: LedgerTuple[] = [[today, "CU", "bbbbbbbbbbbbbbbb", "{}", "block", 7]];
+    const batch: LedgerTuple[] = [[today, "CU", "bbbbbbbbbbbbbbbb", "{}", "block", 7, 1, []]];
     expect((await stub.record("same-batch", batch)).applied).toBe(true);
     expect((await stub.record("same-batch", batch)).applied).toBe(false);
     expect((await rows("region=CU"))[0]?.requests).toBe(7);
@@ -183,20 +232,37 @@ describe("exposure ledger", () => {
       "{}",
       "observe",
       1,
+      1,
+      [[16509, 1, "Amazon.com", ""]],
     ]);
     await stub.record("retention-batch", tuples);
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).not.toBeNull();
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await rows("region=IR")).map((r) => r.day)).toEqual([day(400), day(399), day(1), day(0)]);
+    // The days' networks and verification go with them.
+    const left = await runInDurableObject(stub, (_, state) => ({
+      networks: state.storage.sql
+        .exec("SELECT day FROM exposure_networks WHERE region = 'IR' ORDER BY day")
+        .toArray()
+        .map((r) => r.day),
+      verified: state.storage.sql
+        .exec("SELECT day FROM verified WHERE region = 'IR' ORDER BY day")
+        .toArray()
+        .map((r) => r.day),
+    }));
+    expect(left).toEqual({
+      networks: [day(400), day(399), day(1), day(0)],
+      verified: [day(400), day(399), day(1), day(0)],
+    });
     // Re-armed for the next day while rows remain.
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).not.toBeNull();
   });
 
   it("forgets batch ids after an hour, so the dedup table stays small", async () => {
     const stub = shardStub(env, shardOf("IR"));
-    await stub.record("old-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1]]);
-    await stub.record("new-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1]]);
+    await stub.record("old-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1, 1, []]]);
+    await stub.record("new-batch", [[today, "IR", "dddddddddddddddd", "{}", "block", 1, 1, []]]);
     const ids = () =>
       runInDurableObject(stub, (_, state) =>
         state.storage.sql

@@ -24,11 +24,17 @@ function seedRows(): LedgerTuple[] {
     const identity = i % 3 === 0 ? JSON.stringify({ [ORG]: `org-${i}` }) : "{}";
     for (const [r, region] of REGIONS.entries()) {
       if ((i + r) % 2 === 1 && r > 0) continue;
-      for (const day of DAYS) out.push([day, region, fp, identity, "warn", 1 + ((i + r) % 5)]);
+      for (const day of DAYS) out.push([day, region, fp, identity, "warn", 1 + ((i + r) % 5), 1, []]);
     }
+  }
+  // Buckets and a key never accepted by the origin: rows, but never a notice.
+  for (const day of DAYS) {
+    out.push([day, "CN", "anonymous", "{}", "block", 40, 0, []]);
+    out.push([day, "CN", "ffffffffffffffff", "{}", "block", 9, 0, []]);
   }
   return out;
 }
+const CUSTOMER_ROWS = (t: LedgerTuple) => t[6] === 1;
 const SEED = seedRows();
 
 beforeAll(async () => {
@@ -71,10 +77,12 @@ describe("GET /exposure/notices", () => {
     } while (cursor !== null && pages < 100);
     expect(pages).toBe(Math.ceil(CUSTOMERS / 7));
     expect(paged).toEqual(whole.notices);
-    const keys = paged.map((n) => `${n.fingerprint} ${JSON.stringify(n.identity)}`);
+    const keys = paged.map((n) => n.fingerprint);
     expect(new Set(keys).size).toBe(CUSTOMERS);
-    // Every row of the seed is in its customer's notice, once.
-    const requests = SEED.reduce((s, t) => s + t[5], 0);
+    expect(keys).not.toContain("anonymous");
+    expect(keys).not.toContain("unverified");
+    // Every customer row of the seed is in its customer's notice, once.
+    const requests = SEED.filter(CUSTOMER_ROWS).reduce((s, t) => s + t[5], 0);
     expect(paged.reduce((s, n) => s + n.requests, 0)).toBe(requests);
     for (const n of paged) {
       const mine = SEED.filter((t) => t[2] === n.fingerprint);
@@ -98,6 +106,18 @@ describe("GET /exposure/notices", () => {
     }
   });
 
+  it("names the self-check on the API's hostname: api= when given, else the host it was called on", async () => {
+    const own = (await (await get("limit=1")).json()) as {
+      meta: { checkUrl: string; contact: string | null };
+    };
+    expect(own.meta).toMatchObject({ checkUrl: "https://gate.test/__region-gate/check", contact: null });
+    const md = await (
+      await get("format=md&limit=1&api=https://api.example.com/v1&contact=support@example.com")
+    ).text();
+    expect(md).toContain("https://api.example.com/__region-gate/check");
+    expect(md).toContain("contact us at support@example.com");
+  });
+
   it.each([
     ["format=xml", "format"],
     ["limit=0", "limit"],
@@ -106,7 +126,10 @@ describe("GET /exposure/notices", () => {
     ["from=2024-13-01", "from"],
     ["region=china", "region"],
     ["cursor=%00", "cursor"],
-    ["cursor=bm90LWEtY3Vyc29y", "cursor"],
+    ["cursor=AAAA", "cursor"],
+    ["api=ftp://api.example.com", "api"],
+    ["api=https://user:pw@api.example.com", "api"],
+    ["contact=caf%C3%A9", "contact"],
   ])("answers 400 to %s, naming %s", async (query, param) => {
     const res = await get(query);
     expect(res.status).toBe(400);

@@ -24,14 +24,18 @@ interface View {
     fingerprint: string | null;
     error?: string;
     requests?: number;
-    claimedIdentities?: Record<string, string>[];
+    identities?: Record<string, string>[];
     regions?: {
       region: string;
       days: number;
       requests: number;
       decisions: Record<string, number>;
+      networks: { network: string; name: string | null; class: string | null; requests: number }[];
+      cappedDays: string[];
       next: { action: string; text: string };
     }[];
+    capped?: boolean;
+    notice?: string | null;
     readAt?: string;
   };
 }
@@ -47,9 +51,11 @@ beforeAll(async () => {
   const since = exposureStats().recordedEvents;
   const a = { authorization: `Bearer ${KEY_A}`, [ORG]: "org-first" };
   const b = { authorization: `Bearer ${KEY_B}`, [ORG]: "org-second" };
+  const amazon = { asn: 16509, asOrganization: "Amazon.com" };
+  expect(await send("VE", a, amazon)).toBe(200);
+  expect(await send("VE", a, amazon)).toBe(200);
+  // Blocked, and CN never accepted for this key: counted under `unverified`, not under it.
   expect(await send("CN", a)).toBe(403);
-  expect(await send("CN", a)).toBe(403);
-  expect(await send("VE", a)).toBe(200);
   expect(await send("BY", b)).toBe(200);
   await settleAndFlush(since, 4);
 });
@@ -63,15 +69,22 @@ describe("/check with the caller's own key", () => {
     expect(text).not.toContain(KEY_A);
     const { ledger } = JSON.parse(text) as View;
     expect(ledger?.fingerprint).toBe(fpA);
-    expect(ledger?.requests).toBe(3);
-    expect(ledger?.claimedIdentities).toEqual([{ [ORG]: "org-first" }]);
+    expect(ledger?.requests).toBe(2);
+    expect(ledger?.identities).toEqual([{ [ORG]: "org-first" }]);
     expect(
       ledger?.regions?.map((r) => [r.region, r.days, r.requests, r.decisions.block, r.decisions.warn]),
-    ).toEqual([
-      ["CN", 1, 2, 2, 0],
-      ["VE", 1, 1, 0, 1],
+    ).toEqual([["VE", 1, 2, 0, 2]]);
+    expect(ledger?.regions?.[0]?.networks).toEqual([
+      { network: "AS16509", name: "Amazon.com", class: null, requests: 2 },
     ]);
-    expect(ledger?.regions?.map((r) => r.next.action)).toEqual(["blocked", "block"]);
+    expect(ledger?.regions?.map((r) => r.next.action)).toEqual(["block"]);
+    expect(ledger?.capped).toBe(false);
+    // What the notice would say: greeting, the fingerprint, the region in words, the network.
+    expect(ledger?.notice).toContain("Hello,");
+    expect(ledger?.notice).toContain(`\`${fpA}\``);
+    expect(ledger?.notice).toContain("Venezuela: 2 requests on ");
+    expect(ledger?.notice).toContain("AS16509 `Amazon.com`");
+    expect(ledger?.notice).toContain("https://gate.test/__region-gate/check");
     expect(text).not.toContain(fpB);
     expect(text).not.toContain("org-second");
   });
@@ -81,7 +94,8 @@ describe("/check with the caller's own key", () => {
     const { ledger } = JSON.parse(text) as View;
     expect(ledger?.fingerprint).toBe(fpB);
     expect(ledger?.regions?.map((r) => r.region)).toEqual(["BY"]);
-    for (const leak of [fpA, KEY_A, KEY_B, "org-first", '"CN"', '"VE"']) expect(text).not.toContain(leak);
+    for (const leak of [fpA, KEY_A, KEY_B, "org-first", '"CN"', '"VE"', "Amazon"])
+      expect(text).not.toContain(leak);
   });
 
   it("a wrong key sees an empty record; no key sees no record", async () => {
@@ -101,24 +115,25 @@ describe("/check with the caller's own key", () => {
     const html = await res.text();
     expect(html).toContain("Your key&#39;s traffic from unsupported regions");
     expect(html).toContain(fpA);
-    expect(html).toContain("China");
+    expect(html).toContain("Venezuela");
+    expect(html).toContain("The notice we would send about this key");
     expect(html).not.toContain(KEY_A);
     const other = await (await check({ authorization: `Bearer ${KEY_B}` }, "format=html")).text();
     expect(other).not.toContain(fpA);
-    expect(other).not.toContain("China");
+    expect(other).not.toContain("Venezuela");
   });
 
   it("answers a fingerprint from its cache for a minute", async () => {
     resetOwnLedgerCache();
     const first = (await (await check({ authorization: `Bearer ${KEY_A}` })).json()) as View;
     const since = exposureStats().recordedEvents;
-    expect(await send("CN", { authorization: `Bearer ${KEY_A}`, [ORG]: "org-first" })).toBe(403);
+    expect(await send("VE", { authorization: `Bearer ${KEY_A}`, [ORG]: "org-first" })).toBe(200);
     await settleAndFlush(since, 1);
     const again = (await (await check({ authorization: `Bearer ${KEY_A}` })).json()) as View;
     expect(again.ledger?.readAt).toBe(first.ledger?.readAt);
-    expect(again.ledger?.requests).toBe(3);
+    expect(again.ledger?.requests).toBe(2);
     resetOwnLedgerCache();
     const fresh = (await (await check({ authorization: `Bearer ${KEY_A}` })).json()) as View;
-    expect(fresh.ledger?.requests).toBe(4);
+    expect(fresh.ledger?.requests).toBe(3);
   });
 });

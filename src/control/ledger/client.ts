@@ -6,6 +6,7 @@
 
 import { SHARDS, shardStub, shardsFor } from "../../exposure/model";
 import type {
+  LedgerCappedDay,
   LedgerFilter,
   LedgerGroup,
   LedgerRegionDay,
@@ -91,9 +92,18 @@ export async function readFingerprintGroups(
   env: ControlEnv,
   fingerprint: string,
   filter: LedgerFilter,
-): Promise<LedgerGroup[]> {
+): Promise<{ groups: LedgerGroup[]; capped: LedgerCappedDay[] }> {
   const parts = await fanOut(env, shardsFor(filter.region), (s) => s.forFingerprint(fingerprint, filter));
-  return parts.flat().sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
+  return {
+    groups: parts.flatMap((p) => p.groups).sort((a, b) => compareKeys(keyOf(a), keyOf(b))),
+    capped: parts.flatMap((p) => p.capped),
+  };
+}
+
+/** The (day, code) pairs of the filter in which some customer went to `overflow`. */
+export async function readCappedDays(env: ControlEnv, filter: LedgerFilter): Promise<LedgerCappedDay[]> {
+  const parts = await fanOut(env, shardsFor(filter.region), (s) => s.capped(filter));
+  return parts.flat();
 }
 
 /** Per-region totals over the filter, by region code. A region lives in one shard: exact. */

@@ -1,8 +1,17 @@
 /** CSV and identity text shared by exposure reports and notices (worker and CLI alike). */
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote, CR or LF. A text that begins with
+ * `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` first (SPEC section 6),
+ * so a spreadsheet opening the file shows it as text instead of running it as a formula.
+ *
+ * @example csvField("=HYPERLINK(\"x\")") // "'=HYPERLINK(""x"")" quoted
+ */
 export function csvField(value: string | number): string {
-  const s = String(value);
+  let s = String(value);
+  if (FORMULA_START.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

@@ -4,8 +4,9 @@
  * isolates serialise on the object's input gate and none of their counts is lost.
  */
 import { DurableObject } from "cloudflare:workers";
-import { BATCH_MEMORY_MS, OVERFLOW, OVERFLOW_IDENTITY, utcDay } from "../../exposure/model";
+import { BATCH_MEMORY_MS, MAX_FLUSH_AFTER_MS, utcDay } from "../../exposure/model";
 import type {
+  LedgerCappedDay,
   LedgerFilter,
   LedgerGroup,
   LedgerRegionDay,
@@ -20,15 +21,17 @@ import type {
 import { type ControlEnv, readConfig } from "../../platform/config";
 import { log } from "../../platform/log";
 import {
-  CUSTOMER,
+  migrate,
+  readCapped,
   readFingerprint,
   readPage,
   readRegionDays,
   readSummary,
   readTop,
   readVerifiedCustomers,
-  SCHEMA,
+  SCHEMA_VERSION,
 } from "./ledger-sql";
+import { applyTuples, type CustomerCounts } from "./ledger-write";
 
 const DAY_MS = 86_400_000;
 /** Stale batch ids are pruned at most this often, from `record`, so the table stays small. */
@@ -39,17 +42,19 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
   private alarmScheduled = false;
   private prunedAt = 0;
   /**
-   * Distinct pairs stored per "day region", read from the table once per object lifetime
-   * and kept in step by `record` (the object is single-threaded, so it cannot drift).
+   * Customers stored per "day region", read from the table once per object lifetime and
+   * kept in step by `record` (the object is single-threaded, so it cannot drift).
    */
-  private pairs = new Map<string, number>();
+  private customers: CustomerCounts = new Map();
   /** Isolate id → last flush, oldest first (re-inserted on each call): who calls this shard. */
   private callers = new Map<string, number>();
   private flushAfterMs = 0;
 
   constructor(ctx: DurableObjectState, env: ControlEnv) {
     super(ctx, env);
-    ctx.storage.sql.exec(SCHEMA);
+    const from = ctx.storage.transactionSync(() => migrate(ctx.storage.sql, Date.now()));
+    if (from > 0 && from < SCHEMA_VERSION)
+      log("info", "exposure_schema_upgraded", { from, to: SCHEMA_VERSION, id: ctx.id.toString() });
   }
 
   /**
@@ -59,39 +64,16 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
   async record(batchId: string, tuples: LedgerTuple[], caller = ""): Promise<RecordResult> {
     const sql = this.ctx.storage.sql;
     const cap = readConfig(this.env).ledger.maxCustomers;
-    // Counts of this batch, applied to `pairs` only once the transaction has committed.
-    const counted = new Map<string, number>();
+    let changed: CustomerCounts = new Map();
     const applied = this.ctx.storage.transactionSync(() => {
       if (sql.exec("SELECT 1 FROM batches WHERE id = ?", batchId).toArray().length > 0) return false;
       sql.exec("INSERT INTO batches (id, at) VALUES (?, ?)", batchId, Date.now());
-      for (const [day, region, fp, id, decision, n] of tuples) {
-        let fingerprint = fp;
-        let identity = id;
-        if (fingerprint !== OVERFLOW && !this.known(day, region, fingerprint, identity)) {
-          const key = `${day} ${region}`;
-          const stored = counted.get(key) ?? this.pairCount(day, region);
-          if (stored < cap) counted.set(key, stored + 1);
-          else {
-            counted.set(key, stored);
-            fingerprint = OVERFLOW;
-            identity = OVERFLOW_IDENTITY;
-          }
-        }
-        sql.exec(
-          `INSERT INTO exposure (day, region, fingerprint, identity, decision, n) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT DO UPDATE SET n = n + excluded.n`,
-          day,
-          region,
-          fingerprint,
-          identity,
-          decision,
-          n,
-        );
-      }
+      changed = applyTuples(sql, tuples, cap, this.customers);
       return true;
     });
-    if (this.pairs.size > 1000) this.pairs.clear(); // old days: re-read if ever written again
-    for (const [key, n] of counted) this.pairs.set(key, n);
+    // Kept only once the transaction has committed.
+    if (this.customers.size > 1000) this.customers.clear(); // old days: re-read if ever written again
+    for (const [key, n] of changed) this.customers.set(key, n);
     const now = Date.now();
     if (now - this.prunedAt > PRUNE_EVERY_MS) {
       this.prunedAt = now;
@@ -108,7 +90,8 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
   /**
    * The interval to ask of every isolate calling this shard: with C isolates seen within
    * the window and a budget of R calls/s, C / R seconds, so that together they make at most
-   * R calls a second however many they are. In memory: an evicted object starts counting
+   * R calls a second however many they are, up to `MAX_FLUSH_AFTER_MS` (past R × 60
+   * callers the shard takes callers ÷ 60 calls a second; see its comment). In memory: an evicted object starts counting
    * again (the isolates keep the interval they were given until their next call).
    */
   private pace(caller: string, now: number): number {
@@ -122,37 +105,8 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
       this.callers.delete(id);
     }
     const budget = readConfig(this.env).ledger.shardCallsPerSecond;
-    this.flushAfterMs = Math.ceil((this.callers.size * 1000) / budget);
+    this.flushAfterMs = Math.min(MAX_FLUSH_AFTER_MS, Math.ceil((this.callers.size * 1000) / budget));
     return this.flushAfterMs;
-  }
-
-  /** Whether the pair already has a row that day in that region (a primary-key prefix seek). */
-  private known(day: string, region: string, fingerprint: string, identity: string): boolean {
-    return (
-      this.ctx.storage.sql
-        .exec(
-          "SELECT 1 FROM exposure WHERE day = ? AND region = ? AND fingerprint = ? AND identity = ? LIMIT 1",
-          day,
-          region,
-          fingerprint,
-          identity,
-        )
-        .toArray().length > 0
-    );
-  }
-
-  /** Distinct pairs stored for (day, region), not counting the overflow bucket. */
-  private pairCount(day: string, region: string): number {
-    const cached = this.pairs.get(`${day} ${region}`);
-    if (cached !== undefined) return cached;
-    return this.ctx.storage.sql
-      .exec<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM (SELECT DISTINCT fingerprint, identity FROM exposure
-         WHERE day = ? AND region = ? AND ${CUSTOMER})`,
-        day,
-        region,
-      )
-      .one().n;
   }
 
   /**
@@ -163,9 +117,21 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
     return readPage(this.ctx.storage.sql, filter, after, limit);
   }
 
-  /** Every row of one fingerprint in the filter (an index range: the customer's own view). */
-  forFingerprint(fingerprint: string, filter: LedgerFilter): LedgerGroup[] {
-    return readFingerprint(this.ctx.storage.sql, fingerprint, filter);
+  /**
+   * Every row of one fingerprint in the filter (an index range: the customer's own view),
+   * and the capped (day, code) pairs of the filter.
+   */
+  forFingerprint(
+    fingerprint: string,
+    filter: LedgerFilter,
+  ): { groups: LedgerGroup[]; capped: LedgerCappedDay[] } {
+    const sql = this.ctx.storage.sql;
+    return { groups: readFingerprint(sql, fingerprint, filter), capped: readCapped(sql, filter) };
+  }
+
+  /** The (day, code) pairs of the filter in which some customer went to `overflow`. */
+  capped(filter: LedgerFilter): LedgerCappedDay[] {
+    return readCapped(this.ctx.storage.sql, filter);
   }
 
   /** Per (region, day) requests and distinct customers: the dashboard's series and map. */
@@ -217,6 +183,9 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
     const del = sql.exec("DELETE FROM exposure WHERE day < ?", cutoff);
     del.toArray();
     const deleted = del.rowsWritten;
+    sql.exec("DELETE FROM exposure_networks WHERE day < ?", cutoff);
+    // A key verified only on days no longer kept is no longer verified (SPEC: "any day it keeps").
+    sql.exec("DELETE FROM verified WHERE day < ?", cutoff);
     sql.exec("DELETE FROM batches WHERE at < ?", now - BATCH_MEMORY_MS);
     if (deleted > 0) log("info", "exposure_retention", { cutoff, deletedRows: deleted });
     const remaining = sql.exec("SELECT 1 FROM batches LIMIT 1").toArray().length > 0;

@@ -3,17 +3,18 @@
  * the JSON and CSV shapes that the admin route and `region-gate exposure report` share.
  */
 
-import { isLedgerDecision } from "../../exposure/model";
 import {
   LEDGER_DECISIONS,
   type LedgerDecision,
   type LedgerFilter,
   type LedgerGroup,
+  type LedgerNetwork,
   type LedgerRegionSummary,
   type RowKey,
 } from "../../exposure/wire";
 import { base64url, fromBase64url } from "../../platform/base64url";
 import { parseDay } from "../../platform/day";
+import { isLedgerDecision } from "../../policy/ledger-decisions";
 import { csvField, identityText } from "./csv";
 
 /** Default and largest page of `GET /exposure` (SPEC section 7). */
@@ -92,9 +93,36 @@ export interface ExposureRow {
   /** Requests answered 403 (decision `block`; `monitor` would-be blocks are not in it). */
   blocked: number;
   decisions: Record<LedgerDecision, number>;
+  /** The origin accepted this fingerprint for this code on a kept day (false for the buckets). */
+  verified: boolean;
+  /** Some customer's events went to `overflow` on this (day, code). */
+  capped: boolean;
+  /** Networks of the row's requests, most first, `other` last (all decisions). */
+  networks: ReportNetwork[];
 }
 
-const REGION = /^[A-Z0-9]{2}(-[A-Z0-9]{1,3})?$/;
+/** A network in a report: `AS16509`, or `other` for the sum past a row's first five. */
+export interface ReportNetwork {
+  network: string;
+  /** The network's name (`asOrganization`), null when unknown. */
+  name: string | null;
+  /** Its class in the policy when recorded, null when none. */
+  class: string | null;
+  requests: number;
+}
+
+/** A stored network as a report shows it. */
+export function reportNetwork(n: LedgerNetwork): ReportNetwork {
+  return {
+    network: n.asn === 0 ? "other" : `AS${n.asn}`,
+    name: n.name || null,
+    class: n.class || null,
+    requests: n.requests,
+  };
+}
+
+/** A region code (`CN`, `UA-43`) or a network's (`AS60068`): SPEC section 7. */
+const REGION = /^(?:[A-Z0-9]{2}(-[A-Z0-9]{1,3})?|AS[1-9][0-9]{0,9})$/;
 
 const validDay = (s: string) => parseDay(s) !== null;
 
@@ -124,7 +152,7 @@ export function parseExposureQuery(q: URLSearchParams): ExposureQuery | { error:
     if (!REGION.test(code)) {
       return {
         param: "region",
-        error: `region=${JSON.stringify(region)} is not a region code; use e.g. CN or UA-43`,
+        error: `region=${JSON.stringify(region)} is not a region or network code; use e.g. CN, UA-43 or AS60068`,
       };
     }
     filter.region = code;
@@ -182,8 +210,15 @@ export function toRow(g: LedgerGroup): ExposureRow {
     requests,
     blocked: g.decisions.block,
     decisions: g.decisions,
+    verified: g.verified,
+    capped: g.capped,
+    networks: g.networks.map(reportNetwork),
   };
 }
+
+/** `AS16509=12;other=3`: a row's networks with their requests, for CSV. */
+export const networksText = (networks: readonly ReportNetwork[]) =>
+  networks.map((n) => `${n.network}=${n.requests}`).join(";");
 
 export { csvField, identityText };
 
@@ -198,6 +233,9 @@ export const ROWS_CSV_HEADER = csvLine([
   "requests",
   "blocked",
   ...LEDGER_DECISIONS,
+  "verified",
+  "capped",
+  "networks",
 ]);
 
 /** CSV of report rows; with the header row unless `header` is false (a later page). */
@@ -212,6 +250,9 @@ export function rowsCsv(rows: readonly ExposureRow[], header = true): string {
       r.requests,
       r.blocked,
       ...LEDGER_DECISIONS.map((d) => r.decisions[d]),
+      r.verified ? "yes" : "no",
+      r.capped ? "yes" : "no",
+      networksText(r.networks),
     ]);
   }
   return out;
@@ -219,8 +260,8 @@ export function rowsCsv(rows: readonly ExposureRow[], header = true): string {
 
 /** CSV of the per-region summary, with a header row. */
 export function summaryCsv(summary: readonly LedgerRegionSummary[]): string {
-  let out = csvLine(["region", "customers", "requests", "blocked", "firstDay", "lastDay"]);
+  let out = csvLine(["region", "customers", "requests", "blocked", "firstDay", "lastDay", "cappedDays"]);
   for (const s of summary)
-    out += csvLine([s.region, s.customers, s.requests, s.blocked, s.firstDay, s.lastDay]);
+    out += csvLine([s.region, s.customers, s.requests, s.blocked, s.firstDay, s.lastDay, s.cappedDays]);
   return out;
 }

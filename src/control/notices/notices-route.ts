@@ -11,7 +11,13 @@ import { newApp } from "../app";
 import { parseExposureQuery } from "../ledger/report";
 import { DEFAULT_PROVIDER, type NoticeContext, noticesCsv, noticesMarkdown } from "./notice-render";
 import { buildNotices, IDENTITY_NOTE } from "./notices";
-import { decodeCursor, NOTICES_DEFAULT_LIMIT, NOTICES_MAX_LIMIT, readCustomerPage } from "./notices-read";
+import {
+  decodeCursor,
+  NOTICES_DEFAULT_LIMIT,
+  NOTICES_MAX_LIMIT,
+  readCappedDays,
+  readCustomerPage,
+} from "./notices-read";
 
 export const noticeRoutes = newApp();
 
@@ -34,7 +40,7 @@ noticeRoutes.get("/exposure/notices", async (c) => {
       },
     );
   }
-  for (const own of ["format", "limit", "cursor", "provider"]) params.delete(own);
+  for (const own of ["format", "limit", "cursor", "provider", "api", "contact"]) params.delete(own);
   const query = parseExposureQuery(params);
   if ("error" in query) return errorResponse("invalid_exposure_query", query.error, { param: query.param });
 
@@ -63,6 +69,23 @@ noticeRoutes.get("/exposure/notices", async (c) => {
     });
   }
 
+  const api = apiOrigin(url.searchParams.get("api"), url);
+  if (api === null) {
+    return errorResponse(
+      "invalid_exposure_query",
+      "api must be the API's base URL as customers call it, e.g. https://api.example.com (the self-check link in each notice is made from it)",
+      { param: "api" },
+    );
+  }
+  const contact = (url.searchParams.get("contact") ?? "").trim() || null;
+  if (contact !== null && (contact.length > 200 || /[^ -~]/.test(contact))) {
+    return errorResponse(
+      "invalid_exposure_query",
+      "contact must be at most 200 visible ASCII characters (a URL or a mail address)",
+      { param: "contact" },
+    );
+  }
+
   const policy = await getPolicy(c.env);
   if (policy === null) {
     return errorResponse(
@@ -71,8 +94,12 @@ noticeRoutes.get("/exposure/notices", async (c) => {
     );
   }
   let page: Awaited<ReturnType<typeof readCustomerPage>>;
+  let capped: Awaited<ReturnType<typeof readCappedDays>>;
   try {
-    page = await readCustomerPage(c.env, query.filter, limit, after);
+    [page, capped] = await Promise.all([
+      readCustomerPage(c.env, query.filter, limit, after),
+      readCappedDays(c.env, query.filter),
+    ]);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log("error", "exposure_read_failed", { error: message, route: "notices" });
@@ -82,11 +109,13 @@ noticeRoutes.get("/exposure/notices", async (c) => {
     );
   }
   const now = Date.now();
-  const notices = buildNotices(page.groups, policy, now);
+  const notices = buildNotices(page.groups, policy, now, capped);
   const ctx: NoticeContext = {
     provider,
     policyVersion: policy.version,
     docsUrl: policy.docsUrl,
+    checkUrl: `${api}/__region-gate/check`,
+    contact,
     from: url.searchParams.get("from") || null,
     to: url.searchParams.get("to") || null,
     generatedAt: new Date(now).toISOString(),
@@ -113,3 +142,19 @@ noticeRoutes.get("/exposure/notices", async (c) => {
     headers: { "content-type": CONTENT_TYPES[format as "csv" | "md"], ...headers },
   });
 });
+
+/**
+ * The origin customers call the API on, for the self-check link: `api=` when given (an
+ * absolute http(s) URL without credentials), else the origin this route was called on.
+ * Null when `api=` is not such a URL.
+ */
+function apiOrigin(given: string | null, url: URL): string | null {
+  if (given === null || given.trim() === "") return url.origin;
+  try {
+    const u = new URL(given.trim());
+    if ((u.protocol !== "https:" && u.protocol !== "http:") || u.username || u.password) return null;
+    return u.origin;
+  } catch {
+    return null;
+  }
+}

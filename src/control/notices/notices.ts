@@ -1,17 +1,23 @@
 /**
  * Notices (SPEC section 6) as a pure function: ledger rows + compiled policy + now → one
- * notice per customer (fingerprint + identity). Each notice lists the unsupported regions
- * the customer sent traffic from, with first and last day, requests per decision, and
- * what the active policy does next there. No I/O: the admin route, the CLI and the
- * customer's own view in `/check` share it. Rendering (Markdown, CSV, templates) is in
+ * notice per verified fingerprint. Each notice lists the codes the key sent traffic from
+ * that the origin accepted it for, with the days, requests per decision, the networks,
+ * the capped days and what the active policy does next there. No I/O: the admin route,
+ * the CLI and the customer's own view in `/check` share it. Wording is in
  * `notice-render.ts`.
  */
 
+import {
+  IDENTITY_VALUE,
+  INVALID_IDENTITY,
+  type LedgerCappedDay,
+  type LedgerNetwork,
+} from "../../exposure/wire";
 import type { CompiledPolicy } from "../../policy/compile";
-import { decide } from "../../policy/decision";
+import { decide, type RequestFacts } from "../../policy/decision";
 import { LEDGER_DECISIONS, type LedgerDecision } from "../../policy/ledger-decisions";
 
-/** One ledger row as notices read it (the shape of the ledger's `NoticeRow`). */
+/** One ledger row as notices read it (a `LedgerGroup`). */
 export interface NoticeRow {
   day: string;
   region: string;
@@ -19,14 +25,17 @@ export interface NoticeRow {
   /** Canonical identity JSON, keys sorted, `{}` when none. */
   identity: string;
   decisions: Record<LedgerDecision, number>;
+  /** The origin accepted this fingerprint for this code on a day the ledger keeps. */
+  verified: boolean;
+  networks: readonly LedgerNetwork[];
 }
 
-/** What the active policy does next in a region, for a notice. */
+/** What the active policy does next for a code, for a notice. */
 export interface NextStep {
   /**
    * `warn` or `block` when that step lies ahead; `blocked` when requests are refused now;
    * `none` when no enforcement date is set; `supported` when the active policy no longer
-   * restricts the region.
+   * restricts the code.
    */
   action: "warn" | "block" | "blocked" | "none" | "supported";
   /** RFC 3339 instant of the step (for `blocked`: since when), null when there is none. */
@@ -39,39 +48,65 @@ export interface NextStep {
   monitorOnly: boolean;
 }
 
-/** One unsupported region of a notice. */
+/** A network of a notice's region: `AS16509`, or `other` for the rest. */
+export interface NoticeNetwork {
+  network: string;
+  /** `asOrganization` as the ledger kept it, null when unknown. */
+  name: string | null;
+  /** The network's class (active policy first, else as recorded), null when none. */
+  class: string | null;
+  requests: number;
+}
+
+/** One code (region or network) of a notice. */
 export interface NoticeRegion {
+  /** The code: `CN`, `UA-43`, `AS60068`. */
   region: string;
-  /** English name of the country, e.g. `China`, `Ukraine (UA-43)`. */
+  /** `China`, `the Crimea region of Ukraine (UA-43)`, `network AS60068`. */
   name: string;
   firstDay: string;
   lastDay: string;
+  /** Days with traffic, ascending. */
+  dayList: string[];
   /** Days with traffic in the range. */
   days: number;
   requests: number;
   decisions: Record<LedgerDecision, number>;
+  /** Most requests first, at most 5 by number, then `other`. */
+  networks: NoticeNetwork[];
+  /** Requests that came through networks of class `cloud`. */
+  cloudRequests: number;
+  /** Days of the range, up to the last day here, on which this code was capped. */
+  cappedDays: string[];
   next: NextStep;
 }
 
-/** One customer's notice. */
+/** One customer's notice: one per verified fingerprint. */
 export interface Notice {
   fingerprint: string;
-  /** Identity header values as the client claimed them (never verified). */
-  identity: Record<string, string>;
+  /** Identity values seen on this key's accepted requests, each in the SPEC's alphabet (or `invalid`). */
+  identities: Record<string, string>[];
+  /** First and last day, requests and decisions over the codes still restricted. */
   firstDay: string;
   lastDay: string;
   requests: number;
   decisions: Record<LedgerDecision, number>;
-  /** Earliest step still ahead in any region (`YYYY-MM-DD`), null when none is. */
+  /** Earliest step still ahead in any restricted code (`YYYY-MM-DD`), null when none is. */
   nextDate: string | null;
   /** A fingerprint exemption of the policy that lets this key pass now (`until` null: no end). */
   exemption: { until: string | null } | null;
+  /** Codes the active policy restricts, in code order. */
   regions: NoticeRegion[];
+  /** Codes it sent traffic from that the active policy no longer restricts. */
+  unrestricted: NoticeRegion[];
 }
 
-/** Said wherever identity values appear: they come from request headers, unverified. */
+/** Said in reports that show identity values: where they come from. */
 export const IDENTITY_NOTE =
-  "Identity values are what the client sent in the identity headers; they are claims, not verified facts.";
+  "Identity values are recorded only for requests the origin accepted, and only when they are 1-64 characters of A-Z a-z 0-9 . _ : - (else `invalid`); they name the customer as its own requests did.";
+
+/** The class whose networks a notice explains as a cloud provider's (SPEC section 6). */
+export const CLOUD_CLASS = "cloud";
 
 const zero = (): Record<LedgerDecision, number> =>
   Object.fromEntries(LEDGER_DECISIONS.map((d) => [d, 0])) as Record<LedgerDecision, number>;
@@ -84,18 +119,39 @@ export function shortInstant(ms: number): string {
   return s.slice(11, 19) === "00:00:00" ? s.slice(0, 10) : `${s.slice(0, 10)} ${s.slice(11, 16)} UTC`;
 }
 
+const NETWORK_CODE = /^AS(\d{1,10})$/;
+
+/** The ASN of a network code (`AS60068` → 60068), or null for a region code. */
+export function asnOf(code: string): number | null {
+  const m = NETWORK_CODE.exec(code);
+  return m ? Number(m[1]) : null;
+}
+
+/** Facts that make `decide` judge exactly one code: a region, or a network seen from a supported country. */
+function codeFacts(policy: CompiledPolicy, code: string): RequestFacts {
+  const path = policy.include[0] ?? "/";
+  const asn = asnOf(code);
+  if (asn !== null) {
+    // The network side alone: from a supported country, through that network.
+    const facts = { path, country: [...policy.supported][0] ?? null, regionCode: null, asn };
+    return facts;
+  }
+  const dash = code.indexOf("-");
+  return {
+    path,
+    country: dash < 0 ? code : code.slice(0, dash),
+    regionCode: dash < 0 ? null : code.slice(dash + 1),
+  };
+}
+
 /**
- * What the active policy does next in `region` (a code the ledger recorded: `CN`,
- * `UA-43`, `T1`, `XX`), judged as the gate would now, without exemptions.
+ * What the active policy does next for `code` (a code the ledger recorded: `CN`, `UA-43`,
+ * `T1`, `XX`, `AS60068`), judged as the gate would now, without exemptions.
  *
  * @example nextStep(policy, "CN", Date.parse("2024-07-01T00:00:00Z")).text // "blocked from 2024-07-09"
  */
-export function nextStep(policy: CompiledPolicy, region: string, now: number): NextStep {
-  const dash = region.indexOf("-");
-  const country = dash < 0 ? region : region.slice(0, dash);
-  const regionCode = dash < 0 ? null : region.slice(dash + 1);
-  const path = policy.defaultPath;
-  const v = decide(policy, { path, country, regionCode }, now);
+export function nextStep(policy: CompiledPolicy, code: string, now: number): NextStep {
+  const v = decide(policy, codeFacts(policy, code), now);
   const monitorOnly = policy.monitor;
   const suffix = monitorOnly ? " (monitor mode: requests still pass)" : "";
   const w = v.window;
@@ -139,10 +195,26 @@ export function nextStep(policy: CompiledPolicy, region: string, now: number): N
 
 let regionNames: Intl.DisplayNames | null | undefined;
 
-/** `China`, `Ukraine (UA-43)`, `Tor network`, `unknown location`; the code when no name is known. */
+/** Names of the subdivisions policies restrict most, so a notice can say where in words. */
+const SUBDIVISIONS: Record<string, string> = {
+  "UA-43": "the Crimea region of Ukraine",
+  "UA-40": "the city of Sevastopol, Ukraine",
+  "UA-14": "the Donetsk region of Ukraine",
+  "UA-09": "the Luhansk region of Ukraine",
+  "UA-23": "the Zaporizhzhia region of Ukraine",
+  "UA-65": "the Kherson region of Ukraine",
+};
+
+/**
+ * `China`, `the Crimea region of Ukraine (UA-43)`, `Ukraine (region UA-71)`, `the Tor
+ * network`, `an unknown location`, `network AS60068`; the code when no name is known.
+ */
 export function regionName(code: string): string {
-  if (code === "T1") return "Tor network";
-  if (code === "XX") return "unknown location";
+  if (code === "T1") return "the Tor network";
+  if (code === "XX") return "an unknown location";
+  if (asnOf(code) !== null) return `network ${code}`;
+  const known = SUBDIVISIONS[code];
+  if (known) return `${known} (${code})`;
   const country = code.slice(0, 2);
   if (regionNames === undefined) {
     try {
@@ -158,96 +230,174 @@ export function regionName(code: string): string {
     name = undefined;
   }
   if (!name || name === country) return code;
-  return code.length > 2 ? `${name} (${code})` : name;
+  return code.length > 2 ? `${name} (region ${code})` : name;
 }
 
-/** Customer key: fingerprint and canonical identity, the order notices come in. */
-export const customerKey = (g: { fingerprint: string; identity: string }) =>
-  `${g.fingerprint}\u0000${g.identity}`;
+/** The identity objects of a notice: values outside the alphabet (rows of an earlier release) read `invalid`. */
+function identityOfRow(identity: string): Record<string, string> {
+  const parsed = JSON.parse(identity) as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) out[k] = IDENTITY_VALUE.test(v) ? v : INVALID_IDENTITY;
+  return out;
+}
 
 /**
- * Notices of ledger rows, one per (fingerprint, identity), in fingerprint then identity
- * order; regions within a notice in code order.
+ * Notices of ledger rows, one per verified fingerprint, in fingerprint order. Rows of the
+ * buckets (`anonymous`, `unverified`, `overflow`, `unfingerprinted`) and rows whose
+ * fingerprint the origin never accepted for that code are left out; a fingerprint whose
+ * codes are all no longer restricted gets no notice. `capped` lists the range's capped
+ * (day, code) pairs.
  */
-export function buildNotices(groups: readonly NoticeRow[], policy: CompiledPolicy, now: number): Notice[] {
-  const byCustomer = new Map<string, NoticeRow[]>();
-  for (const g of groups) {
-    const k = customerKey(g);
-    const list = byCustomer.get(k);
-    if (list) list.push(g);
-    else byCustomer.set(k, [g]);
+export function buildNotices(
+  rows: readonly NoticeRow[],
+  policy: CompiledPolicy,
+  now: number,
+  capped: readonly LedgerCappedDay[] = [],
+): Notice[] {
+  const byFingerprint = new Map<string, NoticeRow[]>();
+  for (const r of rows) {
+    if (!r.verified) continue;
+    const list = byFingerprint.get(r.fingerprint);
+    if (list) list.push(r);
+    else byFingerprint.set(r.fingerprint, [r]);
+  }
+  const cappedByCode = new Map<string, string[]>();
+  for (const c of capped) {
+    const list = cappedByCode.get(c.region);
+    if (list) list.push(c.day);
+    else cappedByCode.set(c.region, [c.day]);
   }
   const steps = new Map<string, NextStep>();
-  const stepOf = (region: string) => {
-    let s = steps.get(region);
+  const stepOf = (code: string) => {
+    let s = steps.get(code);
     if (!s) {
-      s = nextStep(policy, region, now);
-      steps.set(region, s);
+      s = nextStep(policy, code, now);
+      steps.set(code, s);
     }
     return s;
   };
-  const keys = [...byCustomer.keys()].sort();
-  return keys.map((k) => noticeOf(byCustomer.get(k)!, policy, now, stepOf));
+  const out: Notice[] = [];
+  for (const fp of [...byFingerprint.keys()].sort()) {
+    const notice = noticeOf(fp, byFingerprint.get(fp)!, policy, now, stepOf, cappedByCode);
+    if (notice) out.push(notice);
+  }
+  return out;
 }
 
 function noticeOf(
+  fingerprint: string,
   rows: NoticeRow[],
   policy: CompiledPolicy,
   now: number,
-  stepOf: (region: string) => NextStep,
-): Notice {
-  const first = rows[0]!;
-  const regions = new Map<string, NoticeRegion & { daySet: Set<string> }>();
-  const decisions = zero();
-  for (const g of rows) {
-    let r = regions.get(g.region);
-    if (!r) {
-      r = {
-        region: g.region,
-        name: regionName(g.region),
-        firstDay: g.day,
-        lastDay: g.day,
-        days: 0,
-        requests: 0,
-        decisions: zero(),
-        next: stepOf(g.region),
-        daySet: new Set(),
-      };
-      regions.set(g.region, r);
-    }
-    if (g.day < r.firstDay) r.firstDay = g.day;
-    if (g.day > r.lastDay) r.lastDay = g.day;
-    r.daySet.add(g.day);
-    for (const d of LEDGER_DECISIONS) {
-      const n = g.decisions[d] ?? 0;
-      r.decisions[d] += n;
-      r.requests += n;
-      decisions[d] += n;
+  stepOf: (code: string) => NextStep,
+  cappedByCode: Map<string, string[]>,
+): Notice | null {
+  const codes = new Map<string, { rows: NoticeRow[] }>();
+  const identities = new Map<string, Record<string, string>>();
+  for (const r of rows) {
+    const c = codes.get(r.region);
+    if (c) c.rows.push(r);
+    else codes.set(r.region, { rows: [r] });
+    if (r.identity !== "{}") {
+      const id = identityOfRow(r.identity);
+      identities.set(JSON.stringify(id), id);
     }
   }
-  const list = [...regions.values()]
-    .sort((a, b) => (a.region < b.region ? -1 : a.region > b.region ? 1 : 0))
-    .map(({ daySet, ...r }) => ({ ...r, days: daySet.size }));
+  const all = [...codes.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([code, c]) => regionOf(code, c.rows, policy, stepOf(code), cappedByCode.get(code) ?? []));
+  const regions = all.filter((r) => r.next.action !== "supported");
+  if (regions.length === 0) return null;
+  const decisions = zero();
+  let firstDay = regions[0]!.firstDay;
+  let lastDay = regions[0]!.lastDay;
   let nextDate: string | null = null;
-  let firstDay = list[0]!.firstDay;
-  let lastDay = list[0]!.lastDay;
-  for (const r of list) {
+  for (const r of regions) {
     if (r.firstDay < firstDay) firstDay = r.firstDay;
     if (r.lastDay > lastDay) lastDay = r.lastDay;
+    for (const d of LEDGER_DECISIONS) decisions[d] += r.decisions[d];
     const at = r.next.action === "warn" || r.next.action === "block" ? r.next.at : null;
     if (at && (nextDate === null || at < nextDate)) nextDate = at;
   }
-  const until = policy.keyExemptions.get(first.fingerprint);
+  const until = policy.keyExemptions.get(fingerprint);
   return {
-    fingerprint: first.fingerprint,
-    identity: JSON.parse(first.identity) as Record<string, string>,
+    fingerprint,
+    identities: [...identities.keys()].sort().map((k) => identities.get(k)!),
     firstDay,
     lastDay,
-    requests: list.reduce((s, r) => s + r.requests, 0),
+    requests: regions.reduce((s, r) => s + r.requests, 0),
     decisions,
     nextDate: nextDate === null ? null : nextDate.slice(0, 10),
     exemption:
       until === undefined || now >= until ? null : { until: Number.isFinite(until) ? iso(until) : null },
-    regions: list,
+    regions,
+    unrestricted: all.filter((r) => r.next.action === "supported"),
   };
+}
+
+function regionOf(
+  code: string,
+  rows: NoticeRow[],
+  policy: CompiledPolicy,
+  next: NextStep,
+  cappedDays: string[],
+): NoticeRegion {
+  const decisions = zero();
+  const days = new Set<string>();
+  const nets = new Map<number, { name: string; cls: string; requests: number }>();
+  for (const r of rows) {
+    days.add(r.day);
+    for (const d of LEDGER_DECISIONS) decisions[d] += r.decisions[d] ?? 0;
+    for (const n of r.networks) {
+      const kept = nets.get(n.asn);
+      if (kept) {
+        kept.requests += n.requests;
+        if (n.name) kept.name = n.name;
+        if (n.class) kept.cls = n.class;
+      } else nets.set(n.asn, { name: n.name, cls: n.class, requests: n.requests });
+    }
+  }
+  const dayList = [...days].sort();
+  const lastDay = dayList[dayList.length - 1]!;
+  const networks = topNetworks(nets, policy);
+  return {
+    region: code,
+    name: regionName(code),
+    firstDay: dayList[0]!,
+    lastDay,
+    dayList,
+    days: dayList.length,
+    requests: LEDGER_DECISIONS.reduce((s, d) => s + decisions[d], 0),
+    decisions,
+    networks,
+    cloudRequests: networks.filter((n) => n.class === CLOUD_CLASS).reduce((s, n) => s + n.requests, 0),
+    cappedDays: [...new Set(cappedDays)].filter((d) => d <= lastDay).sort(),
+    next,
+  };
+}
+
+/** The five networks with most requests, then everything else as `other`. */
+function topNetworks(
+  nets: Map<number, { name: string; cls: string; requests: number }>,
+  policy: CompiledPolicy,
+): NoticeNetwork[] {
+  let other = nets.get(0)?.requests ?? 0;
+  const numbered = [...nets.entries()]
+    .filter(([asn]) => asn !== 0)
+    .sort(([a, x], [b, y]) => y.requests - x.requests || a - b);
+  const out: NoticeNetwork[] = [];
+  for (const [i, [asn, n]] of numbered.entries()) {
+    if (i >= 5) {
+      other += n.requests;
+      continue;
+    }
+    out.push({
+      network: `AS${asn}`,
+      name: n.name || null,
+      class: policy.asnClass?.get(asn) ?? (n.cls || null),
+      requests: n.requests,
+    });
+  }
+  if (other > 0) out.push({ network: "other", name: null, class: null, requests: other });
+  return out;
 }

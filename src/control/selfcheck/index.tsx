@@ -22,6 +22,7 @@ import { type Decision, decide } from "../../policy/decision";
 import { factsOf, judge } from "../../policy/facts";
 import { getPolicy } from "../../store/store";
 import { newApp } from "../app";
+import { daysText, requestsText } from "../notices/notice-render";
 import { callerOf } from "../ration";
 import { HTML_HEADERS, Page } from "../ui/layout";
 import { type PhaseView, phaseAt, readableInstant } from "../ui/phase";
@@ -69,7 +70,7 @@ export async function selfCheckOf(
   const facts = factsOf(request, path);
   // The window is taken without exemptions: an exempt caller still learns their dates.
   const regional = decide(policy, { ...facts, ip: null }, now);
-  const verdict = regional.window ? await judge(policy, facts, salt, now) : regional;
+  const verdict = regional.window ? (await judge(policy, facts, salt, now)).verdict : regional;
   const { country, regionCode } = facts;
   return {
     country,
@@ -98,12 +99,14 @@ async function ledgerOf(
   if (!env.IDENTITY_SALT) {
     return { fingerprint: null, error: "This gate does not fingerprint keys (IDENTITY_SALT is unset)." };
   }
+  const checkUrl = `${new URL(request.url).origin}/__region-gate/check`;
   return ownLedgerView(
     env,
     policy,
     await fingerprint(env.IDENTITY_SALT, token),
     now,
     callerOf(request.headers),
+    checkUrl,
   );
 }
 
@@ -173,7 +176,7 @@ function OwnLedgerCard({ view }: { view: OwnLedgerView | OwnLedgerError }) {
         Key fingerprint <code>{view.fingerprint}</code>, {view.from} to {view.to}:{" "}
         {view.regions.length === 0
           ? "no traffic from unsupported regions is recorded for this key."
-          : `${view.requests} requests from ${view.regions.length} unsupported region${view.regions.length === 1 ? "" : "s"}.`}
+          : `${requestsText(view.requests)} from ${view.regions.length} unsupported region${view.regions.length === 1 ? "" : "s"}.`}
       </p>
       {view.regions.length > 0 ? (
         <div class="scroll">
@@ -181,11 +184,10 @@ function OwnLedgerCard({ view }: { view: OwnLedgerView | OwnLedgerError }) {
             <thead>
               <tr>
                 <th>Region</th>
-                <th>First day</th>
-                <th>Last day</th>
-                <th class="num">Days</th>
+                <th>Days</th>
                 <th class="num">Requests</th>
-                <th class="num">Blocked</th>
+                <th class="num">Refused</th>
+                <th>Networks</th>
                 <th>What happens next</th>
               </tr>
             </thead>
@@ -193,30 +195,62 @@ function OwnLedgerCard({ view }: { view: OwnLedgerView | OwnLedgerError }) {
               {view.regions.map((r) => (
                 <tr>
                   <td>{r.name}</td>
-                  <td class="nowrap">{r.firstDay}</td>
-                  <td class="nowrap">{r.lastDay}</td>
-                  <td class="num">{r.days}</td>
+                  <td>
+                    {daysText(r.dayList)}
+                    {r.cappedDays.length > 0 ? (
+                      <>
+                        {" "}
+                        <span class="tag">capped {daysText(r.cappedDays)}</span>
+                      </>
+                    ) : null}
+                  </td>
                   <td class="num">{r.requests}</td>
                   <td class="num">{r.decisions.block}</td>
+                  <td>
+                    {r.networks
+                      .map((n) =>
+                        n.network === "other"
+                          ? `other (${n.requests})`
+                          : `${n.network}${n.name ? ` ${n.name}` : ""}${n.class ? `, ${n.class}` : ""} (${n.requests})`,
+                      )
+                      .join("; ")}
+                  </td>
                   <td>{r.next.text}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
-      ) : null}
-      {view.claimedIdentities.length > 0 ? (
+      ) : (
         <p class="muted">
-          Sent with identity headers:{" "}
-          {view.claimedIdentities
+          Requests made with a key count under it only once our API has accepted that key from that region;
+          requests it refused are not attributed to any key.
+        </p>
+      )}
+      {view.capped ? (
+        <p class="muted">
+          On a capped day more customers than the record keeps sent traffic from that region: requests of a
+          key first seen that day may be missing here.
+        </p>
+      ) : null}
+      {view.identities.length > 0 ? (
+        <p class="muted">
+          Seen with:{" "}
+          {view.identities
             .map((i) =>
               Object.entries(i)
                 .map(([k, v]) => `${k}=${v}`)
                 .join(", "),
             )
-            .join("; ")}{" "}
-          (what the client claimed, not verified).
+            .join("; ")}
+          .
         </p>
+      ) : null}
+      {view.notice ? (
+        <>
+          <h3>The notice we would send about this key</h3>
+          <pre class="notice">{view.notice}</pre>
+        </>
       ) : null}
       <p class="muted">
         Read from the gate's ledger at {readableInstant(view.readAt)}; it may be a minute old.

@@ -13,9 +13,11 @@
  */
 
 import { utcDay } from "../../exposure/model";
+import type { LedgerCappedDay } from "../../exposure/wire";
 import type { ControlEnv } from "../../platform/config";
 import { log } from "../../platform/log";
 import type { CompiledPolicy } from "../../policy/compile";
+import { DEFAULT_PROVIDER, renderNotice } from "../notices/notice-render";
 import { buildNotices, type NoticeRegion, type NoticeRow } from "../notices/notices";
 import { readFingerprint } from "../notices/notices-read";
 import { Ration } from "../ration";
@@ -35,10 +37,17 @@ export interface OwnLedgerView {
   from: string;
   to: string;
   requests: number;
-  /** Identity header values seen with this key: what the client claimed, not verified. */
-  claimedIdentities: Record<string, string>[];
-  /** Each unsupported region, with first and last day, requests per decision and next step. */
+  /** Identity header values seen on this key's requests that the origin accepted. */
+  identities: Record<string, string>[];
+  /**
+   * Each code the key sent traffic from that the origin accepted it for, restricted ones
+   * first: days, requests per decision, networks, capped days, next step.
+   */
   regions: NoticeRegion[];
+  /** Some (day, code) of `regions` was capped: counts of that day may be short. */
+  capped: boolean;
+  /** The notice a provider would send for this key now (Markdown), null when none would be sent. */
+  notice: string | null;
   /** When the ledger was read (the view may be up to a minute old). */
   readAt: string;
 }
@@ -51,7 +60,14 @@ export interface OwnLedgerError {
   retryAfter?: number;
 }
 
-const cache = new Map<string, { at: number; from: string; rows: NoticeRow[] }>();
+interface Cached {
+  at: number;
+  from: string;
+  rows: NoticeRow[];
+  capped: LedgerCappedDay[];
+}
+
+const cache = new Map<string, Cached>();
 const lookups = new Ration(LOOKUPS_PER_MINUTE);
 
 /** Empties the cache and every caller's ration (tests). */
@@ -67,13 +83,13 @@ async function rowsOf(
   to: string,
   now: number,
   caller: string,
-): Promise<{ at: number; rows: NoticeRow[] } | { retryAfter: number }> {
+): Promise<Cached | { retryAfter: number }> {
   const hit = cache.get(fingerprint);
   if (hit && now - hit.at < OWN_VIEW_CACHE_MS && hit.from === from) return hit;
   const retryAfter = lookups.take(caller, now);
   if (retryAfter > 0) return { retryAfter };
-  const rows = await readFingerprint(env, fingerprint, { from, to });
-  const entry = { at: now, from, rows };
+  const { groups, capped } = await readFingerprint(env, fingerprint, { from, to });
+  const entry: Cached = { at: now, from, rows: groups, capped };
   cache.delete(fingerprint);
   if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
   cache.set(fingerprint, entry);
@@ -81,8 +97,9 @@ async function rowsOf(
 }
 
 /**
- * The ledger view of `fingerprint` over the last 30 days, judged by `policy` at `now`; an
- * uncached read counts against `caller`'s ration (`callerOf`, ../ration.ts).
+ * The ledger view of `fingerprint` over the last 30 days, judged by `policy` at `now`, and
+ * the notice it would make; an uncached read counts against `caller`'s ration (`callerOf`,
+ * ../ration.ts). `checkUrl` is the self-check's own URL (the notice names it).
  */
 export async function ownLedgerView(
   env: ControlEnv,
@@ -90,6 +107,7 @@ export async function ownLedgerView(
   fingerprint: string,
   now: number,
   caller: string,
+  checkUrl: string,
 ): Promise<OwnLedgerView | OwnLedgerError> {
   const to = utcDay(now);
   const from = utcDay(now - (OWN_VIEW_DAYS - 1) * 86_400_000);
@@ -108,24 +126,29 @@ export async function ownLedgerView(
       retryAfter,
     };
   }
-  const identities = new Set<string>();
-  for (const r of got.rows) identities.add(r.identity);
-  // One customer per key here: identities are listed, regions merged across them.
-  const [merged] = buildNotices(
-    got.rows.map((r) => ({ ...r, identity: "{}" })),
-    policy,
-    now,
-  );
+  // Only this key's rows were read; the notice code keeps those the origin accepted.
+  const [notice] = buildNotices(got.rows, policy, now, got.capped);
+  const regions = notice ? [...notice.regions, ...notice.unrestricted] : [];
   return {
     fingerprint,
     from,
     to,
-    requests: merged?.requests ?? 0,
-    claimedIdentities: [...identities]
-      .filter((i) => i !== "{}")
-      .sort()
-      .map((i) => JSON.parse(i) as Record<string, string>),
-    regions: merged?.regions ?? [],
+    requests: notice?.requests ?? 0,
+    identities: notice?.identities ?? [],
+    regions,
+    capped: regions.some((r) => r.cappedDays.length > 0),
+    notice: notice
+      ? renderNotice(notice, {
+          provider: DEFAULT_PROVIDER,
+          policyVersion: policy.version,
+          docsUrl: policy.docsUrl,
+          checkUrl,
+          contact: null,
+          from,
+          to,
+          generatedAt: new Date(now).toISOString(),
+        })
+      : null,
     readAt: new Date(got.at).toISOString(),
   };
 }

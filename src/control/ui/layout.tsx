@@ -38,6 +38,7 @@ label{display:block;margin:.5rem 0 .2rem}
 .error{color:#8a1c14;font-weight:600}
 .muted{color:#5b6270}
 .diff{background:#fff;border:1px solid #dde1e8;padding:.6rem;overflow-x:auto;font:13px/1.45 ui-monospace,monospace;margin:0}
+pre.notice{white-space:pre-wrap;background:#f7f8fa;border:1px solid #dde1e8;padding:.6rem;font:13px/1.45 ui-monospace,monospace}
 .diff .add{background:#dcf5e3}.diff .del{background:#fde2e1}.diff .chg{background:#fff1c7}
 svg{max-width:100%;height:auto;display:block}
 .card svg{width:100%}

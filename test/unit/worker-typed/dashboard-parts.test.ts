@@ -66,6 +66,7 @@ describe("exposure series", () => {
           blocked: 11,
           firstDay: "2024-07-08",
           lastDay: "2024-07-10",
+          cappedDays: 0,
         },
         {
           region: "RU",
@@ -74,6 +75,7 @@ describe("exposure series", () => {
           blocked: 4,
           firstDay: "2024-07-09",
           lastDay: "2024-07-09",
+          cappedDays: 0,
         },
       ],
       [
