@@ -7,6 +7,11 @@
  * answer names:
  *   - blocked: exact 403 body and headers, and the origin never saw it;
  *   - passed: the origin's echo of method, target, body sha256/length and gate headers.
+ * A third of the requests carry one of 8 customer keys the origin accepts, a sixth an
+ * invented key it refuses (401). At the end the exposure ledger must hold exactly the
+ * counted requests (observe, warn, block, monitor, exempt, judged by the version each answer
+ * names) per code, keyless ones under `anonymous`, invented keys under no fingerprint of
+ * their own, and each customer's accepted requests under its fingerprint (SPEC section 6).
  * Mid-run the policy changes twice: at 1/2 through the admin API (PUT, which also drops the
  * serving isolate's cache) and at 3/4 by writing KV directly (as another isolate or
  * `wrangler kv` would; picked up within POLICY_CACHE_SECONDS). Reports how long until every
@@ -21,7 +26,7 @@
  * Writes the summary to bench/results/soak-<time>.json (git-ignored).
  */
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCore, loadHarness } from "./harness.mjs";
@@ -36,7 +41,13 @@ const DAY = 86_400_000;
 
 // The gate, origin and decision code of the e2e suite (bench/harness.mjs).
 const { climbsAboveRoot, decide, compilePolicy, validatePolicy } = await loadCore();
-const { buildBundle, startGate, startOrigin, TEST_ADMIN_TOKEN: ADMIN_TOKEN } = await loadHarness();
+const {
+  buildBundle,
+  startGate,
+  startOrigin,
+  TEST_ADMIN_TOKEN: ADMIN_TOKEN,
+  TEST_IDENTITY_SALT,
+} = await loadHarness();
 if (process.env.SKIP_BUILD !== "1") buildBundle();
 
 // ------------------------------------------------------------------ policies
@@ -73,8 +84,9 @@ for (const doc of [v1, v2, v3]) {
 
 // ------------------------------------------------------------------ origin and gate
 
-// The e2e echo origin, without keeping a record of each request.
-const origin = await startOrigin({ record: false });
+// The e2e echo origin, without keeping a record of each request; it refuses invented keys.
+const INVENTED = "sk-soak-invented-";
+const origin = await startOrigin({ record: false, acceptKeys: (key) => !key.startsWith(INVENTED) });
 const gate = await startGate({
   originUrl: origin.url,
   policy: v1,
@@ -196,7 +208,49 @@ function nextRequest(n) {
     });
   }
   if (hasBody) headers["content-type"] = "application/octet-stream";
-  return { n, edge, method, body, url, headers, ip, spoofed };
+  const keyKind = pick(KEY_KINDS);
+  const key =
+    keyKind === "customer"
+      ? `sk-soak-customer-${Math.floor(rand() * 8)}`
+      : keyKind === "invented"
+        ? `${INVENTED}${n}`
+        : null;
+  if (key) headers.authorization = `Bearer ${key}`;
+  return { n, edge, method, body, url, headers, ip, spoofed, key, invented: keyKind === "invented" };
+}
+
+const KEY_KINDS = [
+  ["none", 3],
+  ["customer", 2],
+  ["invented", 1],
+];
+const LEDGER_DECISIONS = new Set(["observe", "warn", "block", "monitor", "exempt"]);
+const fingerprintOf = (key) =>
+  createHmac("sha256", TEST_IDENTITY_SALT).update(key).digest("hex").slice(0, 16);
+
+/**
+ * What the ledger must hold, from the verdicts: per code, all counted events, the keyless
+ * ones, and per customer key its events and those the origin accepted (forwarded, so not
+ * blocked: the origin accepts every customer key).
+ */
+const ledgerExpected = new Map();
+function expectLedger(req, verdict) {
+  if (!LEDGER_DECISIONS.has(verdict.decision)) return;
+  const code = verdict.region ?? verdict.country ?? "XX";
+  let e = ledgerExpected.get(code);
+  if (!e) {
+    e = { total: 0, anonymous: 0, invented: 0, customers: new Map() };
+    ledgerExpected.set(code, e);
+  }
+  e.total++;
+  if (req.key === null) e.anonymous++;
+  else if (req.invented) e.invented++;
+  else {
+    const c = e.customers.get(req.key) ?? { all: 0, accepted: 0 };
+    c.all++;
+    if (verdict.decision !== "block") c.accepted++;
+    e.customers.set(req.key, c);
+  }
 }
 
 // ------------------------------------------------------------------ run and check
@@ -283,7 +337,9 @@ async function one(req) {
     }
     return;
   }
-  const echo = res.status === 200 ? originSaw(JSON.parse(text)) : null;
+  // The origin refuses an invented key with 401 and the record of what it saw.
+  const refused = res.status === 401 && res.headers.get("x-origin-refused") === "invalid_api_key";
+  const echo = res.status === 200 || refused ? originSaw(JSON.parse(text)) : null;
   const version = res.status === 403 ? res.headers.get("x-region-gate-policy") : echo?.policy;
   const policy = compiled.get(version);
   versionOf[req.n] = VERSIONS.indexOf(version);
@@ -306,6 +362,7 @@ async function one(req) {
     Date.now(),
   );
   stats.byDecision[verdict.decision] = (stats.byDecision[verdict.decision] ?? 0) + 1;
+  expectLedger(req, verdict);
   if (verdict.decision === "block") {
     const ok =
       res.status === 403 &&
@@ -318,7 +375,7 @@ async function one(req) {
     }
     return;
   }
-  if (res.status !== 200 || echo === null) {
+  if (res.status !== (req.invented ? 401 : 200) || echo === null) {
     stats.misdecisions++;
     problem("misdecision", req, { expected: verdict.decision, status: res.status, text: text.slice(0, 200) });
     return;
@@ -394,6 +451,68 @@ async function changePolicy(kind) {
   }
 }
 
+/**
+ * Waits (bounded) until the ledger holds every counted request, then compares it with what
+ * was sent. Returns the figures and every difference found.
+ */
+async function checkLedger() {
+  const expectedTotal = [...ledgerExpected.values()].reduce((n, e) => n + e.total, 0);
+  const get = async (path) =>
+    (
+      await fetch(`${gateUrl}/__region-gate${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).json();
+  let landed = 0;
+  for (const until = performance.now() + 60_000; performance.now() < until; ) {
+    const { summary } = await get("/exposure?summary=1");
+    landed = summary.reduce((n, s) => n + s.requests, 0);
+    if (landed >= expectedTotal) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const rows = [];
+  for (let cursor = null; ; ) {
+    const page = await get(`/exposure?limit=10000${cursor ? `&cursor=${cursor}` : ""}`);
+    rows.push(...page.rows);
+    cursor = page.next;
+    if (!cursor) break;
+  }
+  const mismatches = [];
+  const sum = (code, test) =>
+    rows.filter((r) => r.region === code && test(r)).reduce((n, r) => n + r.requests, 0);
+  const codes = new Set([...ledgerExpected.keys(), ...rows.map((r) => r.region)]);
+  for (const code of codes) {
+    const e = ledgerExpected.get(code) ?? { total: 0, anonymous: 0, invented: 0, customers: new Map() };
+    const got = sum(code, () => true);
+    if (got !== e.total) mismatches.push({ code, what: "total", expected: e.total, got });
+    const anonymous = sum(code, (r) => r.fingerprint === "anonymous");
+    if (anonymous !== e.anonymous)
+      mismatches.push({ code, what: "anonymous", expected: e.anonymous, got: anonymous });
+    let keyed = 0;
+    for (const [key, c] of e.customers) {
+      const mine = sum(code, (r) => r.fingerprint === fingerprintOf(key));
+      keyed += c.all;
+      // Accepted requests always count under the key; blocked ones too once it was verified there.
+      if (mine < c.accepted || mine > c.all)
+        mismatches.push({ code, what: `customer ${key}`, expected: `${c.accepted}..${c.all}`, got: mine });
+    }
+    const unverified = sum(code, (r) => r.fingerprint === "unverified");
+    const customers = sum(code, (r) => /^[0-9a-f]{16}$/.test(r.fingerprint));
+    if (unverified + customers !== keyed + e.invented)
+      mismatches.push({ code, what: "keyed", expected: keyed + e.invented, got: unverified + customers });
+  }
+  const invented = rows.filter((r) => r.fingerprint.length === 16 && !r.verified);
+  if (invented.length > 0)
+    mismatches.push({ what: "unverified fingerprints with rows", got: invented.length });
+  const overflow = rows.filter((r) => r.fingerprint === "overflow").length;
+  if (overflow > 0) mismatches.push({ what: "overflow rows", got: overflow });
+  return {
+    expectedEvents: expectedTotal,
+    ledgerEvents: landed,
+    rows: rows.length,
+    exact: mismatches.length === 0,
+    mismatches: mismatches.slice(0, 20),
+  };
+}
+
 const rssStart = workerdRssKiB();
 const rssSamples = [rssStart];
 const rssTimer = setInterval(() => rssSamples.push(workerdRssKiB()), 10_000);
@@ -459,6 +578,7 @@ const sorted = Array.from(latencies.subarray(0, stats.requests))
   .sort((a, b) => a - b);
 const q = (p) =>
   Number((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN).toFixed(2));
+const ledger = await checkLedger();
 const summary = {
   when: new Date().toISOString(),
   config: {
@@ -477,6 +597,7 @@ const summary = {
   misdecisions: stats.misdecisions,
   corruptedBodies: stats.corruptedBodies,
   headerMismatches: stats.headerMismatches,
+  ledger,
   byDecision: stats.byDecision,
   byVersion: stats.byVersion,
   propagation,
@@ -497,5 +618,6 @@ writeFileSync(
 );
 await gate.dispose();
 await origin.close();
-const failed = stats.errors + stats.misdecisions + stats.corruptedBodies + stats.headerMismatches > 0;
+const failed =
+  stats.errors + stats.misdecisions + stats.corruptedBodies + stats.headerMismatches > 0 || !ledger.exact;
 process.exit(failed ? 1 : 0);

@@ -169,10 +169,11 @@ async function echo({ res, record, bodyRead }: RouteArgs): Promise<void> {
   res.end(JSON.stringify(record));
 }
 
-async function refuseKey({ res, bodyRead }: RouteArgs): Promise<void> {
+/** 401, as an API refusing an invented key; the body is the `OriginRecord`, as `echo` writes it. */
+async function refuseKey({ res, record, bodyRead }: RouteArgs): Promise<void> {
   await bodyRead;
-  res.writeHead(401, { "content-type": "application/json" });
-  res.end('{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}');
+  res.writeHead(401, { "content-type": "application/json", "x-origin-refused": "invalid_api_key" });
+  res.end(JSON.stringify(record));
 }
 
 const routes: Record<string, (args: RouteArgs) => Promise<void>> = {
