@@ -176,7 +176,8 @@ describe("operator dashboard in Chromium", () => {
       trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => (td.textContent ?? "").trim())),
     );
     expect(rows[0]?.[0]).toBe("CN China");
-    expect(rows.find((r) => r[0] === "CN China")?.slice(2)).toEqual(["3", "13", "map · exposure · notices"]);
+    // CN: blocked throughout, so no key was ever accepted there: 0 verified customers.
+    expect(rows.find((r) => r[0] === "CN China")?.slice(2)).toEqual(["0", "13", "map · exposure · notices"]);
     expect(rows.find((r) => r[0] === "VE Venezuela")?.slice(1, 4)).toEqual([
       `warn blocked from ${readable(regions.VE.blockFrom)}`,
       "1",
@@ -330,8 +331,10 @@ describe("operator dashboard in Chromium", () => {
     const headings = await page.$$eval("main section h2", (hs) =>
       hs.map((h) => (h.textContent ?? "").replace(/\s+/g, " ")),
     );
+    // CN has been blocked throughout: its keys were never accepted there, so its 13 requests
+    // count under `unverified`, no customer of their own (SPEC section 6); VE's key passes.
     expect(headings).toContain(
-      `CN China block blocked since ${blockedSince}: 3 customers, 13 requests (13 blocked)`,
+      `CN China block blocked since ${blockedSince}: 0 customers, 13 requests (13 blocked)`,
     );
     expect(headings).toContain(
       `VE Venezuela warn warned since ${readable(VE.warnFrom)}, blocked from ${readable(VE.blockFrom)}: 1 customer, 5 requests (0 blocked)`,
@@ -339,7 +342,7 @@ describe("operator dashboard in Chromium", () => {
     const cn = page.locator('#exposure-map-title ~ a[data-code="CN"]');
     expect(await cn.getAttribute("class")).toBe("c p-block x5");
     expect(await cn.locator("title").textContent()).toBe(
-      `CN China (blocked since ${blockedSince}): 13 requests, 3 customers (13 blocked)`,
+      `CN China (blocked since ${blockedSince}): 13 requests, 0 customers (13 blocked)`,
     );
     // Colours follow phases: warned VE is painted like a warning, not like a block.
     const fills = await page.evaluate(() => {
@@ -372,7 +375,10 @@ describe("operator dashboard in Chromium", () => {
     const from = new Date(Date.now() - 29 * DAY).toISOString().slice(0, 10);
     const api = await admin(`/exposure?format=csv&from=${from}&to=${today}${q}`);
     expect(csv).toBe(await api.text());
-    expect(csv.split("\r\n").filter((l) => l.includes(",CN,"))).toHaveLength(3);
+    // One row: the three keys' blocked requests together under `unverified`.
+    expect(csv.split("\r\n").filter((l) => l.includes(",CN,"))).toEqual([
+      expect.stringMatching(/,CN,unverified,,13,13,0,0,13,0,0,no,no,$/),
+    ]);
   });
 
   it("shows the exposure page at phone width", async () => {

@@ -10,9 +10,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { applyTuples } from "../../src/control/ledger/ledger-write";
 import type { ExposureRow } from "../../src/control/ledger/report";
 import type { Notice } from "../../src/control/notices/notices";
+import { resetOwnLedgerCache } from "../../src/control/selfcheck/own-ledger";
 import { type LedgerTuple, shardOf, shardStub } from "../../src/exposure/model";
+import { fingerprint } from "../../src/platform/fingerprint";
 import { specPolicy } from "../fixtures/policies";
-import { adminFetch } from "./call";
+import { adminFetch, call } from "./call";
 
 const ORG = "openai-organization";
 const hex = (n: number) => n.toString(16).padStart(16, "0");
@@ -108,5 +110,33 @@ describe("the cap per (day, code)", () => {
     expect(md).toContain(
       "On June 29, 2024, more customers than our records keep for one day sent requests from Venezuela",
     );
+  });
+
+  it("the customer's own /check says which day was capped, and its notice says so too", async () => {
+    const key = "sk-own-view-capped-0001";
+    const fp = await fingerprint("test-identity-salt", key);
+    const day = (ago: number) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
+    await apply("MO", 1, [[day(2), "MO", fp, "{}", "warn", 3, 1, []]]);
+    await apply("MO", 1, [[day(1), "MO", hex(500), "{}", "warn", 1, 1, []]]);
+    await apply("MO", 1, [[day(1), "MO", fp, "{}", "warn", 2, 1, []]]); // kept: verified on day(2)
+    await apply("MO", 1, [[day(1), "MO", hex(501), "{}", "warn", 1, 1, []]]); // overflow
+    resetOwnLedgerCache();
+    const res = await call("/__region-gate/check?format=json", { token: key, cf: { country: "JP" } });
+    const { ledger } = (await res.json()) as {
+      ledger: {
+        capped: boolean;
+        requests: number;
+        regions: { region: string; cappedDays: string[] }[];
+        notice: string;
+      };
+    };
+    expect(ledger.requests).toBe(5);
+    expect(ledger.capped).toBe(true);
+    expect(ledger.regions).toEqual([expect.objectContaining({ region: "MO", cappedDays: [day(1)] })]);
+    expect(ledger.notice).toContain(
+      "more customers than our records keep for one day sent requests from Macao",
+    );
+    const html = await (await call("/__region-gate/check", { token: key, cf: { country: "JP" } })).text();
+    expect(html).toContain("capped on ");
   });
 });
