@@ -129,7 +129,7 @@ export function asnOf(code: string): number | null {
 
 /** Facts that make `decide` judge exactly one code: a region, or a network seen from a supported country. */
 function codeFacts(policy: CompiledPolicy, code: string): RequestFacts {
-  const path = policy.include[0] ?? "/";
+  const path = policy.defaultPath;
   const asn = asnOf(code);
   if (asn !== null) {
     // The network side alone: from a supported country, through that network.
