@@ -1,4 +1,4 @@
-// ~300 lines, one job: count, batch, flush and retry share one isolate state (queues, counters).
+// ~380 lines, one job: count, batch, flush and retry share one isolate state (queues, counters).
 /**
  * The request-path half of the exposure ledger: count in the isolate, flush in the
  * background. A request pays a Map increment (plus, for keyed requests, one HMAC inside

@@ -1,17 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { nextStep } from "../../src/control/notices/next-step";
 import {
   DEFAULT_TEMPLATE,
-  daysText,
-  mailDate,
-  mdText,
   type NoticeContext,
   nextSentence,
   noticesCsv,
   renderNotice,
-  requestsText,
   unknownPlaceholders,
 } from "../../src/control/notices/notice-render";
-import { buildNotices, type NoticeRow, nextStep } from "../../src/control/notices/notices";
+import { buildNotices, type NoticeRow } from "../../src/control/notices/notices";
+import { daysText, mailDate, mdText, requestsText } from "../../src/control/notices/words";
 import { compilePolicy } from "../../src/policy/compile";
 import { specPolicy } from "../fixtures/policies";
 

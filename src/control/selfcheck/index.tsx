@@ -22,7 +22,7 @@ import { type Decision, decide } from "../../policy/decision";
 import { factsOf, judge } from "../../policy/facts";
 import { getPolicy } from "../../store/store";
 import { newApp } from "../app";
-import { daysText, requestsText } from "../notices/notice-render";
+import { daysText, requestsText } from "../notices/words";
 import { callerOf } from "../ration";
 import { HTML_HEADERS, Page } from "../ui/layout";
 import { type PhaseView, phaseAt, readableInstant } from "../ui/phase";
