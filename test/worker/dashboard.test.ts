@@ -243,7 +243,9 @@ describe("exposure page", () => {
     const res = await dash("/notices?region=KP", { cookie: await signIn() });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/markdown; charset=utf-8");
-    expect(await res.text()).toMatch(/^# Traffic from regions .*\n[\s\S]*North Korea/m);
+    expect(await res.text()).toMatch(
+      /^Hello,\n[\s\S]*North Korea: 2 requests on [\s\S]*North Korea: 1 request on /m,
+    );
     expect((await dash("/notices?region=KP")).status).toBe(303);
   });
 
