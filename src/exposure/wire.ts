@@ -13,6 +13,25 @@ export const INVALID_IDENTITY = "invalid";
 export const IDENTITY_VALUE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
+ * The identity values of a row's stored identity text (canonical JSON of header → value,
+ * written by the gate's recorder). The one place rows' identities are decoded: anything
+ * that is not an object of strings, which the ledger never writes, reads as no identity.
+ */
+export function parseIdentity(text: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+    for (const [name, value] of Object.entries(parsed)) if (typeof value === "string") out[name] = value;
+  }
+  return out;
+}
+
+/**
  * One network of a batch tuple: `[asn, count, name, class]`. `asn` 0 is `other` (networks
  * past a row's first five); `name` is the network's `asOrganization` as kept (printable
  * ASCII, at most 64 characters), `class` the policy's class name, both `""` when unknown.

@@ -20,7 +20,7 @@ import {
 } from "../exposure/model";
 import type { LedgerNetworkTuple, LedgerTuple } from "../exposure/wire";
 import type { GateConfig, GateEnv } from "../platform/config";
-import { fingerprint as hmacFingerprint } from "../platform/fingerprint";
+import { fingerprint as hmacFingerprint, saltMissing } from "../platform/fingerprint";
 import { log } from "../platform/log";
 
 /**
@@ -95,7 +95,6 @@ let bufferKeys = 0;
 let retryKeys = 0;
 /** When the pending delayed flush should fire (0: none). */
 let scheduledFor = 0;
-let warnedNoSalt = false;
 /** The flush interval of the latest event's settings (`EXPOSURE_FLUSH_SECONDS`). */
 let flushMs = 5000;
 /** This isolate's id, sent with each flush so a shard can count the isolates calling it. */
@@ -179,12 +178,7 @@ export function recordExposure(
 }
 
 function unfingerprinted(): string {
-  if (!warnedNoSalt) {
-    warnedNoSalt = true;
-    log("warn", "exposure_unfingerprinted", {
-      fix: "set the IDENTITY_SALT secret; until then keyed requests are counted as 'unfingerprinted'",
-    });
-  }
+  saltMissing();
   return UNFINGERPRINTED;
 }
 

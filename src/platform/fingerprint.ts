@@ -2,6 +2,22 @@
  * API keys become fingerprints: the first 16 hex characters of
  * HMAC-SHA256(IDENTITY_SALT, key). The raw key never leaves the request.
  */
+import { log } from "./log";
+
+let warnedNoSalt = false;
+
+/**
+ * Logs, once per isolate, that `IDENTITY_SALT` is unset, with what it turns off and how to
+ * fix it: every place that would fingerprint a key calls it instead.
+ */
+export function saltMissing(): void {
+  if (warnedNoSalt) return;
+  warnedNoSalt = true;
+  log("warn", "identity_salt_missing", {
+    fix: "set the IDENTITY_SALT secret on both Workers (wrangler secret put IDENTITY_SALT, the same value); until then key exemptions match no key and the ledger counts keyed requests as 'unfingerprinted'",
+  });
+}
+
 /**
  * The imported key, cached once it exists. A pending promise is never shared between
  * requests: workerd ties it to the request that created it.

@@ -5,8 +5,7 @@
  * decision pass the gate and the self-check page share.
  */
 
-import { bearerToken, fingerprint } from "../platform/fingerprint";
-import { log } from "../platform/log";
+import { bearerToken, fingerprint, saltMissing } from "../platform/fingerprint";
 import type { CompiledPolicy } from "./compile";
 import { decide, type RequestFacts, type Verdict } from "./decision";
 import { isLedgerDecision } from "./ledger-decisions";
@@ -48,19 +47,12 @@ export function bearerOf(facts: Facts): string | null {
   return facts.token;
 }
 
-let warnedNoSalt = false;
-
 /** Fingerprint of the request's bearer key, or null without a key (or without a salt, logged once). */
 export async function keyFingerprint(facts: Facts, salt: string | undefined): Promise<string | null> {
   const token = bearerOf(facts);
   if (token === null) return null;
   if (!salt) {
-    if (!warnedNoSalt) {
-      warnedNoSalt = true;
-      log("warn", "identity_salt_missing", {
-        fix: "set the IDENTITY_SALT secret (wrangler secret put IDENTITY_SALT); key fingerprints are off until then",
-      });
-    }
+    saltMissing();
     return null;
   }
   return fingerprint(salt, token);

@@ -4,11 +4,12 @@
  * CSV download, streamed page by page in the format of `GET /__region-gate/exposure`.
  */
 
-import type {
-  LedgerFilter,
-  LedgerRegionDay,
-  LedgerRegionSummary,
-  LedgerTopCustomer,
+import {
+  type LedgerFilter,
+  type LedgerRegionDay,
+  type LedgerRegionSummary,
+  type LedgerTopCustomer,
+  parseIdentity,
 } from "../../exposure/wire";
 import type { ControlEnv } from "../../platform/config";
 import { readExposure, readRegionDays, readRegionSummary, readTopCustomers } from "../ledger/client";
@@ -72,7 +73,7 @@ export function byRegion(
   for (const t of top) {
     regions.get(t.region)?.top.push({
       fingerprint: t.fingerprint,
-      identity: identityText(JSON.parse(t.identity) as Record<string, string>),
+      identity: identityText(parseIdentity(t.identity)),
       requests: t.requests,
       blocked: t.blocked,
       days: t.days,

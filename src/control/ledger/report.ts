@@ -10,6 +10,7 @@ import {
   type LedgerGroup,
   type LedgerNetwork,
   type LedgerRegionSummary,
+  parseIdentity,
   type RowKey,
 } from "../../exposure/wire";
 import { base64url, fromBase64url } from "../../platform/base64url";
@@ -206,7 +207,7 @@ export function toRow(g: LedgerGroup): ExposureRow {
     day: g.day,
     region: g.region,
     fingerprint: g.fingerprint,
-    identity: JSON.parse(g.identity) as Record<string, string>,
+    identity: parseIdentity(g.identity),
     requests,
     blocked: g.decisions.block,
     decisions: g.decisions,

@@ -12,6 +12,7 @@ import {
   INVALID_IDENTITY,
   type LedgerCappedDay,
   type LedgerNetwork,
+  parseIdentity,
 } from "../../exposure/wire";
 import type { CompiledPolicy } from "../../policy/compile";
 import { LEDGER_DECISIONS, type LedgerDecision } from "../../policy/ledger-decisions";
@@ -97,7 +98,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The identity objects of a notice: values outside the alphabet (rows of an earlier release) read `invalid`. */
 function identityOfRow(identity: string): Record<string, string> {
-  const parsed = JSON.parse(identity) as Record<string, string>;
+  const parsed = parseIdentity(identity);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed)) out[k] = IDENTITY_VALUE.test(v) ? v : INVALID_IDENTITY;
   return out;
