@@ -14,15 +14,23 @@ import { loadPolicyFile } from "../io";
 /** Human-readable explanation, one fact per line. */
 export function formatExplanation(e: Explanation): string {
   const who = e.case.region ?? e.case.country ?? "unknown country";
-  const extras = [e.case.ip && `ip ${e.case.ip}`, e.case.fingerprint && `key ${e.case.fingerprint}`].filter(
-    Boolean,
-  );
+  const extras = [
+    e.network && `network ${e.network.code}`,
+    e.case.ip && `ip ${e.case.ip}`,
+    e.case.fingerprint && `key ${e.case.fingerprint}`,
+  ].filter(Boolean);
   const lines = [
     `${who} on ${e.case.path} at ${e.at} (policy ${e.policyVersion}${extras.length ? `, ${extras.join(", ")}` : ""}):`,
     `  decision  ${e.decision}`,
     `  region    ${e.region ?? "-"}`,
     `  rule      ${e.rule}`,
   ];
+  if (e.network) {
+    const cls = e.network.class === null ? "no class" : `class ${e.network.class}`;
+    lines.push(
+      `  network   ${e.network.code} (${cls}; ${e.network.unsupported ? "unsupported" : "not restricted"})`,
+    );
+  }
   if (e.window) {
     lines.push(
       `  window    ${e.window.source}: warnFrom ${e.window.warnFrom ?? "none"}, blockFrom ${e.window.blockFrom ?? "never"}`,
@@ -34,14 +42,15 @@ export function formatExplanation(e: Explanation): string {
 
 export const explain = command({
   name: "explain",
-  brief: "--country CC [--region] [--at] [--policy FILE]: decision and rule",
+  brief: "--country CC [--region] [--asn] [--at] [--policy FILE]: decision and rule",
   summary:
-    "Prints the decision the gate makes for a country (and subdivision, address, key, path, time), and the rule behind it.",
+    "Prints the decision the gate makes for a country (and subdivision, network, address, key, path, time), and the rule behind it.",
   args: [],
   options: {
     ...STORE_OPTIONS,
     country: { type: "string" },
     region: { type: "string" },
+    asn: { type: "string" },
     at: { type: "string" },
     ip: { type: "string" },
     fingerprint: { type: "string" },
@@ -53,6 +62,8 @@ export const explain = command({
   --country CC         edge country, as the edge sends it: ISO 3166-1 alpha-2 in upper case
                        (GB, not UK), XX unknown, T1 Tor; omit for "no country"
   --region CODE        ISO 3166-2 subdivision of the country: UA-43 or 43
+  --asn N              the network the request comes through (request.cf.asn): 16509 or
+                       AS16509; the explanation names its class
   --at TIME            decide at TIME (RFC 3339 or YYYY-MM-DD) instead of now
   --ip ADDRESS         client address (CF-Connecting-IP), for CIDR exemptions
   --fingerprint HEX    API-key fingerprint (see \`region-gate key fingerprint\`), for key exemptions

@@ -46,6 +46,6 @@ export function exposureEventOf(
     network:
       asn === null
         ? null
-        : { asn, name: networkName(facts.asOrganization), class: policy.asnClass?.get(asn) ?? "" },
+        : { asn, name: networkName(facts.asOrganization), class: policy.asnClass.get(asn) ?? "" },
   };
 }

@@ -27,7 +27,10 @@ export function policyUnavailable(): Response {
   return errorResponse("region_policy_unavailable", undefined, { headers: { "retry-after": "5" } });
 }
 
-/** The 403 of SPEC section 4; the body is serialised once per policy. */
+/**
+ * The 403 of SPEC section 4; the body is serialised once per policy: `unsupported_network`
+ * with `error.networkMessage` when the network side decided.
+ */
 export function blocked(policy: CompiledPolicy, verdict: Verdict): Response {
   // A plain object becomes the response's headers in one native step (see `originRequest`).
   const headers: Record<string, string> = {
@@ -37,7 +40,7 @@ export function blocked(policy: CompiledPolicy, verdict: Verdict): Response {
     "x-region-gate-policy": policy.version,
   };
   if (policy.docsUrl) headers.link = `<${policy.docsUrl}>; rel="help"`;
-  return new Response(policy.blockBody, { status: 403, headers });
+  return new Response(verdict.network ? policy.networkBlockBody : policy.blockBody, { status: 403, headers });
 }
 
 /**
@@ -52,6 +55,10 @@ export function withNotice(response: Response, policy: CompiledPolicy, verdict: 
   if (decision === "pass" || decision === "out_of_scope" || response.status === 101) return response;
   const blockFrom = decision === "warn" ? verdict.window?.blockFrom : null;
   const sunset = blockFrom != null && Number.isFinite(blockFrom) ? new Date(blockFrom).toUTCString() : null;
+  // RFC 9745: `@` + Unix seconds. A warn verdict's window always has a finite warnFrom.
+  const warnFrom = decision === "warn" ? verdict.window?.warnFrom : null;
+  const deprecation =
+    warnFrom != null && Number.isFinite(warnFrom) ? `@${Math.floor(warnFrom / 1000)}` : null;
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (const [name, value] of response.headers) {
@@ -60,6 +67,7 @@ export function withNotice(response: Response, policy: CompiledPolicy, verdict: 
   }
   headers["x-region-gate-decision"] = decision;
   if (sunset !== null) headers.sunset = sunset;
+  if (deprecation !== null) headers.deprecation = deprecation;
   if (decision === "warn" && policy.docsUrl) {
     const link = `<${policy.docsUrl}>; rel="sunset"`;
     headers.link = headers.link ? `${headers.link}, ${link}` : link;

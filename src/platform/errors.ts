@@ -35,6 +35,7 @@ export const ERRORS = {
     type: "request_forbidden",
     message: "Country, region, or territory not supported",
   },
+  unsupported_network: { status: 403, type: "request_forbidden", message: "Network not supported" },
   invalid_request_path: invalid(
     400,
     "Request path climbs above the root (a `..` segment, possibly percent-encoded or written `..;`); send the path without dot segments",

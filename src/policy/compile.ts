@@ -3,6 +3,7 @@
  * request costs a few Set/Map lookups and number comparisons.
  */
 import { ERRORS, errorBody } from "../platform/errors";
+import { asnOfCode } from "./asn";
 import { type Cidr, parseCidr } from "./cidr";
 import { buildCidrIndex, type CidrIndex } from "./cidr-index";
 import type { PolicyDocument } from "./schema";
@@ -17,6 +18,19 @@ export interface CompiledWindow {
   source: string;
   /** The `rule` text of each phase, built once here rather than per request. */
   rules: { block: string; warn: string; observe: string };
+}
+
+/** A network judged like an unsupported region (SPEC section 3): listed directly or through its class. */
+export interface CompiledNetwork {
+  asn: number;
+  /** `AS16509`: "the code that matched" when this network's side decides. */
+  code: string;
+  /** Its class in `networks.classes`, when it has one. */
+  class: string | null;
+  /** Its `AS<number>` entry, else its class's, else the default. */
+  window: CompiledWindow;
+  /** The window's rule texts, naming the network: `AS9009 (class vpn): enforcement.networks.vpn.blockFrom=…`. */
+  rules: CompiledWindow["rules"];
 }
 
 export interface CompiledPolicy {
@@ -39,13 +53,22 @@ export interface CompiledPolicy {
   keyExemptions: ReadonlyMap<string, number>;
   /** CIDR exemptions as a lookup table (see ./cidr-index.ts): one search per request. */
   cidrExemptions: CidrIndex;
+  /** Network exemptions: ASN → until (epoch ms, +Infinity without `until`). */
+  asnExemptions: ReadonlyMap<number, number>;
+  /** ASN → its class name, from `networks.classes`. */
+  asnClass: ReadonlyMap<number, string>;
+  /** Every unsupported network with its window, so the network side is one Map lookup. */
+  unsupportedNetworks: ReadonlyMap<number, CompiledNetwork>;
+  /** `enforcement.networks` entries by key (a class name or `AS<number>`). */
+  networkWindows: ReadonlyMap<string, CompiledWindow>;
   identityHeaders: readonly string[];
-  /** ASN → class name from `networks.classes` (issue 21 fills it; optional until then). */
-  asnClass?: ReadonlyMap<number, string>;
   errorMessage: string;
+  networkMessage: string;
   docsUrl: string | null;
   /** The 403 body, serialised once: SPEC section 4 fixes it byte for byte. */
   blockBody: string;
+  /** The 403 body when the network side decided (`unsupported_network`). */
+  networkBlockBody: string;
 }
 
 const instant = (t: string | null | undefined): number | null => (t == null ? null : Date.parse(t));
@@ -84,6 +107,42 @@ export function boundText(ms: number | null): string | null {
 }
 
 /**
+ * The network side's index: every ASN of `networks.unsupported` (its own `AS<number>` or
+ * through its class) with the window SPEC section 2 gives it: its `AS<number>` entry, then
+ * its class's, then the default.
+ */
+function compileNetworks(doc: PolicyDocument, defaultWindow: CompiledWindow) {
+  const asnClass = new Map<number, string>();
+  const members = new Map<string, readonly number[]>();
+  for (const [name, list] of Object.entries(doc.networks?.classes ?? {})) {
+    members.set(name, list);
+    for (const asn of list) asnClass.set(asn, name);
+  }
+  const networkWindows = new Map<string, CompiledWindow>();
+  for (const [key, w] of Object.entries(doc.enforcement?.networks ?? {})) {
+    networkWindows.set(key, compileWindow(w, `enforcement.networks.${key}`));
+  }
+  const unsupportedNetworks = new Map<number, CompiledNetwork>();
+  for (const ref of doc.networks?.unsupported ?? []) {
+    const listed = asnOfCode(ref);
+    for (const asn of listed === null ? (members.get(ref) ?? []) : [listed]) {
+      const code = `AS${asn}`;
+      const cls = asnClass.get(asn) ?? null;
+      const window =
+        networkWindows.get(code) ?? (cls === null ? undefined : networkWindows.get(cls)) ?? defaultWindow;
+      const named = `${code}${cls === null ? "" : ` (class ${cls})`}: `;
+      const rules = {
+        block: named + window.rules.block,
+        warn: named + window.rules.warn,
+        observe: named + window.rules.observe,
+      };
+      unsupportedNetworks.set(asn, { asn, code, class: cls, window, rules });
+    }
+  }
+  return { asnClass, unsupportedNetworks, networkWindows };
+}
+
+/**
  * Compiles a validated policy. Scope prefixes are lower-cased because the gate judges
  * every reading of a path lower-cased too (`scopePaths` in ./decision.ts).
  */
@@ -97,6 +156,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     : // No enforcement section (or no default): unsupported regions are blocked now.
       windowOf(null, Number.NEGATIVE_INFINITY, "enforcement (absent: block now)");
   const errorMessage = doc.error?.message ?? ERRORS.unsupported_country_region_territory.message;
+  const networkMessage = doc.error?.networkMessage ?? ERRORS.unsupported_network.message;
   return {
     doc,
     version: doc.version,
@@ -128,9 +188,17 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
           rule: `exemptions[cidr=${e.cidr}]`,
         })),
     ),
+    asnExemptions: new Map(
+      (doc.exemptions ?? [])
+        .filter((e) => e.asn !== undefined)
+        .map((e) => [e.asn!, instant(e.until) ?? Number.POSITIVE_INFINITY]),
+    ),
+    ...compileNetworks(doc, defaultWindow),
     identityHeaders: doc.identity?.headers ?? [],
     errorMessage,
+    networkMessage,
     docsUrl: doc.error?.docsUrl ?? null,
     blockBody: errorBody("unsupported_country_region_territory", errorMessage),
+    networkBlockBody: errorBody("unsupported_network", networkMessage),
   };
 }

@@ -4,7 +4,7 @@
  * `explain` route and the CLI all share it.
  */
 import { findCidrExemption } from "./cidr-index";
-import type { CompiledPolicy, CompiledWindow } from "./compile";
+import type { CompiledNetwork, CompiledPolicy, CompiledWindow } from "./compile";
 import { anyCovers, includeCovers } from "./scope";
 
 export type Decision =
@@ -28,17 +28,21 @@ export interface RequestFacts {
   ip?: string | null;
   /** HMAC fingerprint of the bearer key, when the caller computed it. */
   fingerprint?: string | null;
+  /** `request.cf.asn`: the network the request came through. */
+  asn?: number | null;
 }
 
 export interface Verdict {
   decision: Decision;
-  /** The region code that matched (`CN`, `UA-43`, `XX`, `T1`), or null when out of scope. */
+  /** The code that matched (`CN`, `UA-43`, `XX`, `T1`, or `AS16509` when the network side decided), null out of scope. */
   region: string | null;
   country: string | null;
   /** Human-readable rule, e.g. `enforcement.regions.CN.blockFrom=2024-07-09T00:00:00.000Z`. */
   rule: string;
-  /** The enforcement window that applied, when the region is unsupported. */
+  /** The enforcement window that applied, when the region or the network is unsupported. */
   window?: CompiledWindow;
+  /** The unsupported network, when its side decided (then `region` is its `AS<number>`). */
+  network?: CompiledNetwork;
 }
 
 /** Decodes `%XX` escapes of ASCII characters only; never throws on malformed or non-UTF-8 escapes. */
@@ -137,15 +141,45 @@ function exemption(policy: CompiledPolicy, facts: RequestFacts, now: number): st
     const until = policy.keyExemptions.get(facts.fingerprint);
     if (until !== undefined && now < until) return `exemptions[apiKeyFingerprint=${facts.fingerprint}]`;
   }
+  if (facts.asn != null && policy.asnExemptions.size > 0) {
+    const until = policy.asnExemptions.get(facts.asn);
+    if (until !== undefined && now < until) return `exemptions[asn=${facts.asn}]`;
+  }
   if (facts.ip && policy.cidrExemptions.size > 0) {
     return findCidrExemption(policy.cidrExemptions, facts.ip, now)?.rule ?? null;
   }
   return null;
 }
 
+type Phase = "block" | "warn" | "observe";
+/** How strict a phase is: the stricter side wins (SPEC section 3), the region on a tie. */
+const RANK: Record<Phase, number> = { observe: 1, warn: 2, block: 3 };
+
+function phaseOf(window: CompiledWindow, now: number): Phase {
+  if (window.blockFrom !== null && now >= window.blockFrom) return "block";
+  if (window.warnFrom !== null && now >= window.warnFrom) return "warn";
+  return "observe";
+}
+
+/** The verdict of a side in `phase`: `code` is the code that matched, `rules` its rule texts. */
+function sideVerdict(
+  policy: CompiledPolicy,
+  phase: Phase,
+  code: string,
+  country: string | null,
+  window: CompiledWindow,
+  rules: CompiledWindow["rules"],
+): Verdict {
+  if (phase === "block") return { ...blockOrMonitor(policy, code, country, rules.block), window };
+  return { decision: phase, region: code, country, rule: rules[phase], window };
+}
+
 /**
- * Decides one request. Rows are taken in the order of SPEC section 3; an exemption only
- * relieves a request from an unsupported region (a supported one passes anyway).
+ * Decides one request (SPEC section 3) on two sides, its region and its network: the
+ * stricter wins, the region on a tie, and "the code that matched" is the winning side's
+ * (`CN`, `UA-43` or `AS16509`). Unknown and Tor traffic that `unknownCountry`/`tor` block
+ * is blocked before exemptions, as the table orders it. An exemption relieves a request
+ * that some side restricts, whichever side; a request neither side restricts passes anyway.
  *
  * @example decide(policy, { path: "/v1/chat", country: "CN" }, Date.now()).decision // "block"
  */
@@ -154,44 +188,44 @@ export function decide(policy: CompiledPolicy, facts: RequestFacts, now: number)
     return { decision: "out_of_scope", region: null, country: facts.country ?? null, rule: "scope" };
   }
   const country = facts.country || null;
-  if (country === null || country === "XX") {
-    return policy.unknownBlock
-      ? blockOrMonitor(policy, "XX", country, "unknownCountry=block")
-      : { decision: "unknown", region: "XX", country, rule: "unknownCountry=allow" };
-  }
-  if (country === "T1") {
-    return policy.torBlock
-      ? blockOrMonitor(policy, "T1", country, "tor=block")
-      : { decision: "pass", region: "T1", country, rule: "tor=allow" };
-  }
+  // One Map lookup: only unsupported networks are in it.
+  const network =
+    facts.asn == null || policy.unsupportedNetworks.size === 0
+      ? undefined
+      : policy.unsupportedNetworks.get(facts.asn);
 
-  const sub = facts.regionCode ? `${country}-${facts.regionCode}` : null;
-  let region: string;
-  if (sub !== null && policy.unsupportedSubdivisions.has(sub)) region = sub;
-  else if (!policy.supported.has(country)) region = country;
-  else return { decision: "pass", region: sub ?? country, country, rule: `supported: ${country}` };
+  let passing: Verdict | null = null;
+  let region = "";
+  let window: CompiledWindow | undefined;
+  if (country === null || country === "XX") {
+    if (policy.unknownBlock) return blockOrMonitor(policy, "XX", country, "unknownCountry=block");
+    passing = { decision: "unknown", region: "XX", country, rule: "unknownCountry=allow" };
+  } else if (country === "T1") {
+    if (policy.torBlock) return blockOrMonitor(policy, "T1", country, "tor=block");
+    passing = { decision: "pass", region: "T1", country, rule: "tor=allow" };
+  } else {
+    const sub = facts.regionCode ? `${country}-${facts.regionCode}` : null;
+    if (sub !== null && policy.unsupportedSubdivisions.has(sub)) region = sub;
+    else if (!policy.supported.has(country)) region = country;
+    else passing = { decision: "pass", region: sub ?? country, country, rule: `supported: ${country}` };
+    if (passing === null) {
+      window = sub === null ? undefined : policy.windows.get(sub);
+      if (window) region = sub!;
+      else window = policy.windows.get(country) ?? policy.defaultWindow;
+    }
+  }
+  if (passing !== null && network === undefined) return passing;
 
   const exempt = exemption(policy, facts, now);
+  const regionPhase = window === undefined ? null : phaseOf(window, now);
+  const networkPhase = network === undefined ? null : phaseOf(network.window, now);
+  if (network !== undefined && (regionPhase === null || RANK[networkPhase!] > RANK[regionPhase])) {
+    if (exempt) return { decision: "exempt", region: network.code, country, rule: exempt, network };
+    return {
+      ...sideVerdict(policy, networkPhase!, network.code, country, network.window, network.rules),
+      network,
+    };
+  }
   if (exempt) return { decision: "exempt", region, country, rule: exempt };
-
-  let window = sub === null ? undefined : policy.windows.get(sub);
-  if (window) region = sub!;
-  else window = policy.windows.get(country) ?? policy.defaultWindow;
-
-  if (window.blockFrom !== null && now >= window.blockFrom) {
-    return {
-      ...blockOrMonitor(policy, region, country, window.rules.block),
-      window,
-    };
-  }
-  if (window.warnFrom !== null && now >= window.warnFrom) {
-    return {
-      decision: "warn",
-      region,
-      country,
-      rule: window.rules.warn,
-      window,
-    };
-  }
-  return { decision: "observe", region, country, rule: window.rules.observe, window };
+  return sideVerdict(policy, regionPhase!, region, country, window!, window!.rules);
 }

@@ -6,6 +6,7 @@
  */
 
 import { parseDay } from "../platform/day";
+import { asnOfCode } from "./asn";
 import { parseIp } from "./cidr";
 import { countryProblem, subdivisionProblem } from "./code-hints";
 import { boundText, type CompiledPolicy } from "./compile";
@@ -20,6 +21,7 @@ export interface ExplainQuery {
   ip?: string | undefined;
   fingerprint?: string | undefined;
   path?: string | undefined;
+  asn?: string | undefined;
 }
 
 /** A parsed case. `path: null` means "the policy's first judged include prefix" (`judgedPath`). */
@@ -30,6 +32,8 @@ export interface ExplainCase {
   ip: string | null;
   fingerprint: string | null;
   path: string | null;
+  /** `request.cf.asn`; absent or null: no network. */
+  asn?: number | null;
 }
 
 export interface ExplainProblem {
@@ -46,9 +50,12 @@ export interface Explanation {
     ip: string | null;
     fingerprint: string | null;
     path: string;
+    asn: number | null;
   };
+  /** The case's network: its code, its class when it has one, and whether it is unsupported. */
+  network: { code: string; class: string | null; unsupported: boolean } | null;
   decision: Decision;
-  /** The code that matched (`CN`, `UA-43`, `XX`, `T1`), null out of scope. */
+  /** The code that matched (`CN`, `UA-43`, `XX`, `T1`, `AS60068`), null out of scope. */
   region: string | null;
   rule: string;
   window: { source: string; warnFrom: string | null; blockFrom: string | null } | null;
@@ -141,20 +148,33 @@ export function parseExplainQuery(
       message: `${JSON.stringify(q.fingerprint)} is not a key fingerprint (16 lower-case hex; see \`region-gate key fingerprint\`)`,
     });
   }
+  let asn: number | null = null;
+  if (given(q.asn)) {
+    // `16509` or `AS16509`, as the edge's number or as the ledger writes it.
+    const raw = q.asn.trim();
+    asn = /^[0-9]+$/.test(raw) ? asnOfCode(`AS${raw}`) : asnOfCode(raw.toUpperCase());
+    if (asn === null) {
+      problems.push({
+        param: "asn",
+        message: `${JSON.stringify(q.asn)} is not an ASN; give the network's number from 1 to 4294967295 (16509 or AS16509)`,
+      });
+    }
+  }
   const path = given(q.path) ? q.path.trim() : null;
   if (path !== null && !path.startsWith("/")) {
     problems.push({ param: "path", message: `${JSON.stringify(q.path)} must be a URL path starting with /` });
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { country, regionCode, at, ip, fingerprint: fp, path } };
+  return { ok: true, value: { country, regionCode, at, ip, fingerprint: fp, path, asn } };
 }
 
 /** Decides the case with `policy` at `c.at` and says which rule did it. */
 export function explainCase(policy: CompiledPolicy, c: ExplainCase): Explanation {
+  const asn = c.asn ?? null;
   const path = c.path ?? policy.defaultPath;
   const verdict = decide(
     policy,
-    { path, country: c.country, regionCode: c.regionCode, ip: c.ip, fingerprint: c.fingerprint },
+    { path, country: c.country, regionCode: c.regionCode, ip: c.ip, fingerprint: c.fingerprint, asn },
     c.at,
   );
   return {
@@ -166,7 +186,16 @@ export function explainCase(policy: CompiledPolicy, c: ExplainCase): Explanation
       ip: c.ip,
       fingerprint: c.fingerprint,
       path,
+      asn,
     },
+    network:
+      asn === null
+        ? null
+        : {
+            code: `AS${asn}`,
+            class: policy.asnClass.get(asn) ?? null,
+            unsupported: policy.unsupportedNetworks.has(asn),
+          },
     decision: verdict.decision,
     region: verdict.region,
     rule: verdict.rule,
@@ -177,6 +206,9 @@ export function explainCase(policy: CompiledPolicy, c: ExplainCase): Explanation
           blockFrom: boundText(verdict.window.blockFrom),
         }
       : null,
-    outcome: OUTCOMES[verdict.decision],
+    outcome:
+      verdict.network && verdict.decision === "block"
+        ? "answered 403 unsupported_network; the origin never sees it"
+        : OUTCOMES[verdict.decision],
   };
 }

@@ -6,6 +6,7 @@
  */
 
 import { bearerToken, fingerprint, saltMissing } from "../platform/fingerprint";
+import { isAsn } from "./asn";
 import type { CompiledPolicy } from "./compile";
 import { decide, type RequestFacts, type Verdict } from "./decision";
 import { isLedgerDecision } from "./ledger-decisions";
@@ -14,12 +15,12 @@ export interface Facts extends RequestFacts {
   path: string;
   country: string | null;
   regionCode: string | null;
+  /** `request.cf.asn`: the network the request came through (an integer 1..4294967295), or null. */
+  asn: number | null;
+  /** `request.cf.asOrganization`: that network's name, as the edge gives it (not cleaned here). */
+  asOrganization: string | null;
   /** `CF-Connecting-IP`: set by Cloudflare's edge, a client cannot choose it. */
   ip: string | null;
-  /** `request.cf.asn`: the network the request came through. */
-  asn: number | null;
-  /** `request.cf.asOrganization`: that network's name, as the edge gives it. */
-  asOrganization: string | null;
   /** The request's headers: the bearer key and identity headers are read from them only when needed. */
   headers: Headers;
   /** The bearer key: undefined until read, null when there is none. */
@@ -34,9 +35,9 @@ export function factsOf(request: Request, path: string): Facts {
     path,
     country: typeof cf?.country === "string" ? cf.country : null,
     regionCode: typeof cf?.regionCode === "string" ? cf.regionCode : null,
-    ip: headers.get("cf-connecting-ip"),
-    asn: typeof cf?.asn === "number" ? cf.asn : null,
+    asn: isAsn(cf?.asn) ? cf.asn : null,
     asOrganization: typeof cf?.asOrganization === "string" ? cf.asOrganization : null,
+    ip: headers.get("cf-connecting-ip"),
     headers,
   };
 }

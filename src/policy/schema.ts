@@ -5,6 +5,7 @@
  * the worker, the admin API, the dashboard and the CLI give the same error lists.
  */
 import * as v from "valibot";
+import { asnOfCode, CLASS_NAME, isAsn } from "./asn";
 import { parseCidr } from "./cidr";
 import { isCountryCode, isSubdivisionCode } from "./codes";
 
@@ -78,6 +79,30 @@ const cidr = v.pipe(
     if (typeof parsed === "string") addIssue({ message: `${JSON.stringify(dataset.value)}: ${parsed}` });
   }),
 );
+const asn = v.pipe(
+  v.number("must be an ASN (an integer from 1 to 4294967295)"),
+  v.check(
+    (n: number) => isAsn(n),
+    (i) => `${JSON.stringify(i.input)} is not an ASN; an ASN is an integer from 1 to 4294967295 (e.g. 16509)`,
+  ),
+);
+const className = v.pipe(
+  v.string("must be a string"),
+  v.regex(
+    CLASS_NAME,
+    "must be a class name: a lower-case letter, then up to 31 of a-z, 0-9 and - (e.g. cloud)",
+  ),
+);
+/** An entry of `networks.unsupported`: a class name or `AS<number>` (that a class exists is checked in ./validate.ts). */
+const networkRef = v.pipe(
+  v.string("must be a string"),
+  v.check(
+    (s) => CLASS_NAME.test(s) || asnOfCode(s) !== null,
+    (i) =>
+      `${JSON.stringify(i.input)} is neither a class name (e.g. "vpn") nor a network written AS<number> (e.g. "AS60068", 1 to 4294967295, no leading zeros)`,
+  ),
+);
+
 const pathPrefix = v.pipe(
   v.string("must be a string"),
   v.startsWith("/", "must be a path prefix starting with /"),
@@ -148,6 +173,14 @@ const VERSION = /^[!-~]{1,128}$/;
 const CONTROL = /\p{Cc}/u;
 export const MAX_ERROR_MESSAGE = 500;
 
+/** An error message: it is written into the 403 body. */
+const errorMessage = v.pipe(
+  v.string("must be a string"),
+  v.nonEmpty("must not be empty"),
+  v.maxLength(MAX_ERROR_MESSAGE, `must be at most ${MAX_ERROR_MESSAGE} characters`),
+  v.check((m) => !CONTROL.test(m), "must not contain control characters (newlines, tabs, NUL)"),
+);
+
 /** The normalised (WHATWG) form of an absolute https: URL, or null when `text` is not one. */
 function httpsHref(text: string): string | null {
   try {
@@ -200,6 +233,22 @@ export const PolicySchema = strict({
     strict({
       default: v.optional(window),
       regions: v.optional(v.record(v.string(), window, "must be an object keyed by region code")),
+      // Keys (a defined class or AS<number>) are checked in ./validate.ts, with the classes at hand.
+      networks: v.optional(
+        v.record(v.string(), window, "must be an object keyed by class name or AS<number>"),
+      ),
+    }),
+  ),
+  networks: v.optional(
+    strict({
+      classes: v.optional(
+        v.record(
+          className,
+          v.array(asn, "must be an array of ASNs (integers, e.g. [16509, 15169])"),
+          "must be an object mapping class names to arrays of ASNs",
+        ),
+      ),
+      unsupported: v.optional(v.array(networkRef, "must be an array of class names and AS<number>s")),
     }),
   ),
   mode: v.optional(v.picklist(["enforce", "monitor"], 'must be "enforce" or "monitor"')),
@@ -216,6 +265,7 @@ export const PolicySchema = strict({
       strict({
         apiKeyFingerprint: v.optional(fingerprint),
         cidr: v.optional(cidr),
+        asn: v.optional(asn),
         until: v.optional(timestamp),
         note: v.optional(v.string("must be a string")),
       }),
@@ -225,14 +275,8 @@ export const PolicySchema = strict({
   identity: v.optional(strict({ headers: v.optional(v.array(headerName, "must be an array")) })),
   error: v.optional(
     strict({
-      message: v.optional(
-        v.pipe(
-          v.string("must be a string"),
-          v.nonEmpty("must not be empty"),
-          v.maxLength(MAX_ERROR_MESSAGE, `must be at most ${MAX_ERROR_MESSAGE} characters`),
-          v.check((m) => !CONTROL.test(m), "must not contain control characters (newlines, tabs, NUL)"),
-        ),
-      ),
+      message: v.optional(errorMessage),
+      networkMessage: v.optional(errorMessage),
       docsUrl: v.optional(docsUrl),
     }),
   ),

@@ -3,6 +3,7 @@
  * across fields, each with its JSON path, all of them at once.
  */
 import * as v from "valibot";
+import { asnOfCode, CLASS_NAME, isAsn } from "./asn";
 import { isCountryCode, isSubdivisionCode } from "./codes";
 import { isRfc3339, type PolicyDocument, type PolicyProblem, PolicySchema } from "./schema";
 import { excludedBy } from "./scope";
@@ -87,6 +88,59 @@ function scopeJudgesNothing(scope: Record<string, unknown>): PolicyProblem[] {
   ];
 }
 
+const keyPath = (...keys: string[]) => pathOf(keys.map((key) => ({ key })) as v.IssuePathItem[]);
+
+/**
+ * The network rules across fields (SPEC section 2): an ASN sits in one class only, and
+ * `networks.unsupported` and `enforcement.networks` name defined classes or `AS<number>`s.
+ */
+function networkChecks(doc: Record<string, unknown>, problems: PolicyProblem[]): void {
+  const networks = isObject(doc.networks) ? doc.networks : {};
+  const classes = isObject(networks.classes) ? networks.classes : {};
+  const classOf = new Map<number, string>();
+  for (const [name, list] of Object.entries(classes)) {
+    if (!Array.isArray(list)) continue;
+    const path = keyPath("networks", "classes", name);
+    duplicates(list, path, problems);
+    list.forEach((n, i) => {
+      if (!isAsn(n)) return;
+      const other = classOf.get(n);
+      if (other === undefined) classOf.set(n, name);
+      else if (other !== name) {
+        problems.push({
+          path: `${path}[${i}]`,
+          message: `AS${n} is already in class ${JSON.stringify(other)}; an ASN may sit in one class only, so remove it from one of them`,
+        });
+      }
+    });
+  }
+  const defined = (name: string) => CLASS_NAME.test(name) && Object.hasOwn(classes, name);
+  const undefinedClass = (name: string) =>
+    `class ${JSON.stringify(name)} is not defined; add it to networks.classes${
+      Object.keys(classes).length > 0 ? ` (defined: ${Object.keys(classes).join(", ")})` : ""
+    }, or write a single network as AS<number>`;
+  duplicates(networks.unsupported, "$.networks.unsupported", problems);
+  strings(networks.unsupported).forEach((ref, i) => {
+    if (CLASS_NAME.test(ref) && !defined(ref)) {
+      problems.push({ path: `$.networks.unsupported[${i}]`, message: undefinedClass(ref) });
+    }
+  });
+
+  const enforcement = isObject(doc.enforcement) ? doc.enforcement : {};
+  if (!isObject(enforcement.networks)) return;
+  for (const [key, w] of Object.entries(enforcement.networks)) {
+    const path = keyPath("enforcement", "networks", key);
+    checkWindow(w, path, problems);
+    if (asnOfCode(key) !== null || defined(key)) continue;
+    problems.push({
+      path,
+      message: CLASS_NAME.test(key)
+        ? undefinedClass(key)
+        : `${JSON.stringify(key)} is neither a class name nor a network written AS<number> (e.g. "AS60068", 1 to 4294967295, no leading zeros)`,
+    });
+  }
+}
+
 /** Rules across fields; runs on the raw input so they are reported alongside shape errors. */
 function crossChecks(doc: Record<string, unknown>): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
@@ -109,6 +163,8 @@ function crossChecks(doc: Record<string, unknown>): PolicyProblem[] {
       });
     }
   });
+
+  networkChecks(doc, problems);
 
   const enforcement = isObject(doc.enforcement) ? doc.enforcement : {};
   checkWindow(enforcement.default, "$.enforcement.default", problems);
@@ -134,17 +190,16 @@ function crossChecks(doc: Record<string, unknown>): PolicyProblem[] {
   if (Array.isArray(doc.exemptions)) {
     doc.exemptions.forEach((e, i) => {
       if (!isObject(e)) return;
-      const byKey = e.apiKeyFingerprint !== undefined;
-      const byCidr = e.cidr !== undefined;
-      if (byKey === byCidr) {
+      const ways = [e.apiKeyFingerprint, e.cidr, e.asn].filter((x) => x !== undefined).length;
+      if (ways !== 1) {
         problems.push({
           path: `$.exemptions[${i}]`,
-          message: "an exemption needs exactly one of apiKeyFingerprint or cidr",
+          message: "an exemption needs exactly one of apiKeyFingerprint, cidr or asn",
         });
       }
     });
     duplicates(
-      doc.exemptions.map((e) => (isObject(e) ? (e.apiKeyFingerprint ?? e.cidr) : e)),
+      doc.exemptions.map((e) => (isObject(e) ? (e.apiKeyFingerprint ?? e.cidr ?? e.asn) : e)),
       "$.exemptions",
       problems,
     );

@@ -13,7 +13,15 @@ export const explainRoutes = newApp();
 explainRoutes.get("/explain", async (c) => {
   const q = c.req.query();
   const parsed = parseExplainQuery(
-    { country: q.country, region: q.region, at: q.at, ip: q.ip, fingerprint: q.fingerprint, path: q.path },
+    {
+      country: q.country,
+      region: q.region,
+      at: q.at,
+      ip: q.ip,
+      fingerprint: q.fingerprint,
+      path: q.path,
+      asn: q.asn,
+    },
     Date.now(),
   );
   if (!parsed.ok) {

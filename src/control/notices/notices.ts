@@ -257,7 +257,7 @@ function topNetworks(
     out.push({
       network: `AS${asn}`,
       name: n.name || null,
-      class: policy.asnClass?.get(asn) ?? (n.cls || null),
+      class: policy.asnClass.get(asn) ?? (n.cls || null),
       requests: n.requests,
     });
   }
