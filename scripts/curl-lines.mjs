@@ -7,9 +7,11 @@
 export function curlLines(base) {
   const blob = (facts) => `-H 'MF-CF-Blob: ${JSON.stringify(facts)}'`;
   return [
-    "# pass: JP is supported → the origin's answer, unchanged",
-    `curl -i --compressed ${base}/v1/models ${blob({ country: "JP" })}`,
-    "# warn: VE is unsupported, inside its warn window → origin's answer + Sunset, Link, x-region-gate-decision: warn",
+    "# pass: JP is supported, Amazon (AS16509) is in the cloud class, which only labels traffic → the origin's answer, unchanged",
+    `curl -i --compressed ${base}/v1/models ${blob({ country: "JP", asn: 16509, asOrganization: "Amazon.com" })}`,
+    "# network: JP is supported, AS9009 is not (its warn window) → origin's answer + Sunset, Deprecation, Link, x-region-gate-decision: warn",
+    `curl -i --compressed ${base}/v1/models ${blob({ country: "JP", asn: 9009, asOrganization: "M247 Europe SRL" })}`,
+    "# warn: VE is unsupported, inside its warn window → origin's answer + Sunset, Deprecation, Link, x-region-gate-decision: warn",
     `curl -i --compressed ${base}/v1/models ${blob({ country: "VE" })}`,
     "# block: CN is blocked → 403 from the gate, the origin never sees it",
     `curl -i --compressed ${base}/v1/models ${blob({ country: "CN" })}`,

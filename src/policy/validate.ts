@@ -115,9 +115,10 @@ function networkChecks(doc: Record<string, unknown>, problems: PolicyProblem[]):
     });
   }
   const defined = (name: string) => CLASS_NAME.test(name) && Object.hasOwn(classes, name);
+  const names = Object.keys(classes).filter(defined);
   const undefinedClass = (name: string) =>
     `class ${JSON.stringify(name)} is not defined; add it to networks.classes${
-      Object.keys(classes).length > 0 ? ` (defined: ${Object.keys(classes).join(", ")})` : ""
+      names.length > 0 ? ` (defined: ${names.join(", ")})` : ""
     }, or write a single network as AS<number>`;
   duplicates(networks.unsupported, "$.networks.unsupported", problems);
   strings(networks.unsupported).forEach((ref, i) => {

@@ -27,8 +27,8 @@ describe("README and docs", () => {
     const lines = curlLines("http://127.0.0.1:8787");
     expect(readme).toContain(`\`\`\`sh\n${lines}\n\`\`\``);
     const count = lines.split("\n").filter((l) => l.startsWith("curl ")).length;
-    expect(count).toBe(5);
-    expect(readme).toContain("`npm start` prints five curl lines");
+    expect(count).toBe(6);
+    expect(readme).toContain("`npm start` prints six curl lines");
   });
 
   it("every curl line against wrangler dev asks for --compressed", () => {
