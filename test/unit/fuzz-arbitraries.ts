@@ -51,6 +51,44 @@ const windowArb = fc
     return omitWarn && warnFrom === null ? { blockFrom } : { warnFrom, blockFrom };
   });
 
+/** ASNs the generated classes and facts draw from (both ends of the range included). */
+export const ASN_POOL: readonly number[] = [1, 9009, 13335, 15169, 16509, 60068, 64500, 212238, 4294967295];
+
+type Window = { warnFrom?: string | null; blockFrom: string | null };
+
+/**
+ * Valid networks: ASN_POOL split among up to three classes (each ASN in one class at
+ * most), some classes and single networks unsupported, windows for some of them.
+ */
+const networksArb = fc
+  .record({
+    classOf: fc.array(fc.integer({ min: -1, max: 2 }), {
+      minLength: ASN_POOL.length,
+      maxLength: ASN_POOL.length,
+    }),
+    unsupportedClasses: fc.subarray(["cloud", "vpn", "a-1"]),
+    unsupportedAsns: fc.subarray([...ASN_POOL]),
+    windows: fc.array(fc.tuple(fc.nat(), windowArb), { maxLength: 4 }),
+  })
+  .map((r) => {
+    const names = ["cloud", "vpn", "a-1"];
+    const classes: Record<string, number[]> = {};
+    ASN_POOL.forEach((asn, i) => {
+      const c = r.classOf[i]!;
+      if (c < 0) return;
+      classes[names[c]!] = [...(classes[names[c]!] ?? []), asn];
+    });
+    const defined = Object.keys(classes);
+    const unsupported = [
+      ...r.unsupportedClasses.filter((c) => defined.includes(c)),
+      ...r.unsupportedAsns.map((n) => `AS${n}`),
+    ];
+    const keys = [...defined, ...ASN_POOL.map((n) => `AS${n}`)];
+    const windows: Record<string, Window> = {};
+    for (const [n, w] of r.windows) windows[keys[n % keys.length]!] = w;
+    return { classes, unsupported, windows };
+  });
+
 export interface PolicyShape {
   /** Scope `/` only, no exemptions, mode enforce: every in-scope request is judged. */
   plain?: boolean;
@@ -81,6 +119,11 @@ export function validPolicy(shape: PolicyShape = {}): fc.Arbitrary<PolicyDocumen
       }),
       keys: fc.uniqueArray(fc.stringMatching(/^[0-9a-f]{16}$/), { maxLength: 2 }),
       until: fc.option(timestamp, { nil: undefined }),
+      networks: fc.option(networksArb, { nil: undefined }),
+      asnExemptions: fc.subarray([64500, 1]),
+      networkMessage: fc.option(fc.constantFrom("Network not supported", "No VPNs, please"), {
+        nil: undefined,
+      }),
     })
     .map((r): PolicyDocument => {
       const supported = new Set(r.supported);
@@ -112,6 +155,10 @@ export function validPolicy(shape: PolicyShape = {}): fc.Arbitrary<PolicyDocumen
         doc.enforcement = { regions };
         if (r.default) doc.enforcement.default = r.default;
       }
+      if (r.networks) {
+        doc.networks = { classes: r.networks.classes, unsupported: r.networks.unsupported };
+        if (doc.enforcement) doc.enforcement.networks = r.networks.windows;
+      }
       if (!shape.plain) {
         // An empty include would judge nothing (invalid): leave it out, meaning ["/"].
         if (r.include.length > 0 || r.exclude.length > 0)
@@ -120,7 +167,9 @@ export function validPolicy(shape: PolicyShape = {}): fc.Arbitrary<PolicyDocumen
         doc.exemptions = [
           ...r.cidrs.map((cidr) => (r.until ? { cidr, until: r.until } : { cidr })),
           ...r.keys.map((apiKeyFingerprint) => ({ apiKeyFingerprint, note: "fuzz" })),
+          ...r.asnExemptions.map((asn) => ({ asn })),
         ];
+        if (r.networkMessage) doc.error = { networkMessage: r.networkMessage };
       }
       return doc;
     });
@@ -139,6 +188,7 @@ export const mutatedPolicy: fc.Arbitrary<unknown> = fc
       "mode",
       "scope",
       "exemptions",
+      "networks",
       "identity",
       "error",
       "__proto__",
@@ -175,9 +225,41 @@ export const anyFacts: fc.Arbitrary<RequestFacts> = fc.record(
       { nil: null },
     ),
     fingerprint: fc.option(fc.oneof(fc.stringMatching(/^[0-9a-f]{16}$/), fc.string()), { nil: null }),
+    // factsOf() passes only integers 1..2^32-1; decide() must not care what else arrives.
+    asn: fc.option(fc.oneof(fc.constantFrom(...ASN_POOL), fc.integer(), fc.double(), fc.constant(2 ** 40)), {
+      nil: null,
+    }),
   },
   { requiredKeys: ["path"] },
 );
+
+type Phase = "pass" | "observe" | "warn" | "block";
+
+function phaseOf(window: Window, now: number): Exclude<Phase, "pass"> {
+  const at = (t: string | null | undefined) => (t == null ? null : Date.parse(t));
+  const blockFrom = at(window.blockFrom);
+  const warnFrom = at(window.warnFrom);
+  if (blockFrom !== null && now >= blockFrom) return "block";
+  if (warnFrom !== null && now >= warnFrom) return "warn";
+  return "observe";
+}
+
+/**
+ * The network side of SPEC section 3, from the document: `pass` unless `asn` is listed in
+ * `networks.unsupported` directly or through its class, else its phase by its `AS<number>`
+ * entry, its class's, or the default (no enforcement: block now).
+ */
+export function expectedNetworkSide(doc: PolicyDocument, asn: number, now: number): Phase {
+  const classes = doc.networks?.classes ?? {};
+  const cls = Object.keys(classes).find((name) => classes[name]!.includes(asn));
+  const listed = (doc.networks?.unsupported ?? []).some((ref) => ref === `AS${asn}` || ref === cls);
+  if (!listed) return "pass";
+  const entries = doc.enforcement?.networks ?? {};
+  const window = entries[`AS${asn}`] ??
+    (cls === undefined ? undefined : entries[cls]) ??
+    doc.enforcement?.default ?? { warnFrom: null, blockFrom: "1970-01-01T00:00:00Z" };
+  return phaseOf(window, now);
+}
 
 /**
  * What SPEC section 3 says for an in-scope request from `country`/`regionCode` in a

@@ -10,9 +10,11 @@ import { decide, type RequestFacts } from "../../src/policy/decision";
 import { parseJsonStrict } from "../../src/policy/json";
 import { validatePolicy } from "../../src/policy/validate";
 import {
+  ASN_POOL,
   anyFacts,
   COUNTRIES,
   expectedDecision,
+  expectedNetworkSide,
   identityHeaderName,
   instantMs,
   mutatedPolicy,
@@ -207,6 +209,27 @@ add(
         expected,
         `${path} with ${JSON.stringify({ include, exclude })}`,
       );
+    }
+  },
+);
+
+add(
+  "the stricter of the region and the network side decides, the region on a tie",
+  1,
+  [validPolicy({ plain: true }), fc.constantFrom(...COUNTRIES), fc.constantFrom(...ASN_POOL), instantMs],
+  (doc, country, asn, now) => {
+    ok(validatePolicy(doc).ok, "generated policy must be valid");
+    const region = expectedDecision(doc, country, null, now);
+    const network = expectedNetworkSide(doc, asn, now);
+    const rank = { pass: 0, observe: 1, warn: 2, block: 3 } as const;
+    const verdict = decide(compilePolicy(doc), { path: "/v1/x", country, asn }, now);
+    if (rank[network] > rank[region.decision]) {
+      deepStrictEqual(
+        { decision: verdict.decision, region: verdict.region },
+        { decision: network, region: `AS${asn}` },
+      );
+    } else {
+      deepStrictEqual({ decision: verdict.decision, region: verdict.region }, region);
     }
   },
 );

@@ -206,7 +206,7 @@ describe("decide: the network side (SPEC section 3)", () => {
     ${"supported region, AS60068 by the default window"}  | ${{ country: "DE", asn: 60068 }}                                 | ${AFTER_BLOCK}               | ${"block"}        | ${"AS60068"}
     ${"region block beats network warn"}                  | ${{ country: "CN", asn: 9009 }}                                  | ${VPN_WARN}                  | ${"block"}        | ${"CN"}
     ${"network block beats region warn"}                  | ${{ country: "VE", asn: 9009 }}                                  | ${AFTER_VPN_BLOCK}           | ${"block"}        | ${"AS9009"}
-    ${"network warn beats region observe"}                | ${{ country: "CN", asn: 9009 }}                                  | ${IN_WARN}                   | ${"warn"}         | ${"CN"}
+    ${"network warn beats region observe"}                | ${{ country: "RU", asn: 9009 }}                                  | ${IN_WARN}                   | ${"warn"}         | ${"AS9009"}
     ${"tie (both block): the region decides"}             | ${{ country: "CN", asn: 60068 }}                                 | ${AFTER_BLOCK}               | ${"block"}        | ${"CN"}
     ${"tie (both warn): the region decides"}              | ${{ country: "VE", asn: 9009 }}                                  | ${VPN_WARN}                  | ${"warn"}         | ${"VE"}
     ${"carved-out subdivision block beats network warn"}  | ${{ country: "UA", regionCode: "43", asn: 9009 }}                | ${VPN_WARN}                  | ${"block"}        | ${"UA-43"}

@@ -1,6 +1,7 @@
 /**
  * SPEC section 2: "a document that validates must be safe to serve". For any document
- * the validator accepts, over hostile versions, error messages, docsUrls and scopes, the
+ * the validator accepts, over hostile versions, error messages, docsUrls, scopes and
+ * networks (classes, unsupported networks, their windows, networkMessage), the
  * real worker (admin PUT, KV, the gate's store, decide, the 403 and notice answers)
  * never answers 500. Before the rule, `"version": "a\nb"` was accepted and every request
  * then failed with `Invalid header value`.
@@ -78,10 +79,49 @@ const prefix = fc.oneof(
   fc.string({ maxLength: 8 }).map((s) => `/${s}`),
 );
 
+const DAY = 86_400_000;
+/** A network window around now: blocking, warning, observing or never blocking. */
+const networkWindow = fc
+  .tuple(fc.integer({ min: -20, max: 20 }), fc.integer({ min: 0, max: 30 }), fc.boolean())
+  .map(([warnDays, span, never]) => ({
+    warnFrom: new Date(Date.now() + warnDays * DAY).toISOString(),
+    blockFrom: never ? null : new Date(Date.now() + (warnDays + span) * DAY).toISOString(),
+  }));
+
+/** Networks as an author writes them, now and then wrongly (an undefined class, AS0, an ASN in two classes). */
+const networks = fc
+  .constantFrom<Record<string, number[]>>(
+    {},
+    { cloud: [16509] },
+    { cloud: [16509, 15169], vpn: [9009, 60068] },
+  )
+  .chain((classes) => {
+    const refs = [...Object.keys(classes), "AS60068", "AS9009", "AS4294967295"];
+    return fc.record({
+      classes: fc.oneof(
+        { weight: 9, arbitrary: fc.constant(classes) },
+        fc.constant<Record<string, number[]>>({ ...classes, dup: [16509] }),
+      ),
+      unsupported: fc.oneof(
+        { weight: 19, arbitrary: fc.subarray(refs) },
+        fc.subarray([...refs, "tor-exits", "AS0"]),
+      ),
+      windows: fc.dictionary(fc.constantFrom(...refs), networkWindow, { maxKeys: 3 }),
+    });
+  });
+
 const document = fc.record({
   version,
   mode: fc.constantFrom("enforce", "monitor"),
-  error: fc.record({ message, docsUrl }, { requiredKeys: [] }),
+  error: fc.record(
+    {
+      message,
+      networkMessage: fc.oneof({ weight: 4, arbitrary: fc.constant("Network not supported") }, message),
+      docsUrl,
+    },
+    { requiredKeys: [] },
+  ),
+  networks,
   scope: fc.record(
     {
       include: fc.oneof(
@@ -102,8 +142,9 @@ const document = fc.record({
   }),
 });
 
-async function gateCall(path: string, country: string): Promise<Response> {
-  return call(path, { cf: { country }, env: { EXPOSURE_LEDGER: "off" }, wait: true });
+async function gateCall(path: string, country: string, asn?: number): Promise<Response> {
+  const cf = asn === undefined ? { country } : { country, asn, asOrganization: "Example Networks" };
+  return call(path, { cf, env: { EXPOSURE_LEDGER: "off" }, wait: true });
 }
 
 async function clearPolicyStore(): Promise<void> {
@@ -123,8 +164,10 @@ describe("a policy that validates is safe to serve", () => {
     const seen = new Set<string>();
     let accepted = 0;
     await fc.assert(
-      fc.asyncProperty(document, async (overrides) => {
+      fc.asyncProperty(document, async ({ networks: net, ...overrides }) => {
         const doc = livePolicy(overrides as unknown as Parameters<typeof livePolicy>[0]);
+        doc.networks = { classes: net.classes, unsupported: net.unsupported };
+        doc.enforcement = { ...doc.enforcement, networks: net.windows };
         if (!validatePolicy(JSON.parse(JSON.stringify(doc))).ok) return;
         accepted++;
         await clearPolicyStore();
@@ -138,26 +181,39 @@ describe("a policy that validates is safe to serve", () => {
         // question, not a policy one), so the request path escapes it.
         const first = (doc.scope?.include ?? ["/"])[0]!.replace(/%(?![0-9a-fA-F]{2})/g, "%25");
         const inScope = `${first}chat`;
-        for (const [path, country] of [
+        for (const [path, country, asn] of [
           [inScope, "CN"],
           [inScope, "VE"],
           [inScope, "BY"],
           [inScope, "JP"],
+          [inScope, "JP", 60068],
+          [inScope, "JP", 9009],
+          [inScope, "VE", 16509],
+          [inScope, "CN", 4294967295],
           ["/zz-elsewhere", "CN"],
         ] as const) {
-          const res = await gateCall(path, country);
+          const res = await gateCall(path, country, asn);
           const body = await res.text();
           // 500 is what an unsafe policy causes (a header that cannot be set); 503 a policy
           // the store would not serve. Other statuses come from the origin or the client path.
-          expect([500, 503], `${country} ${path}: ${body}`).not.toContain(res.status);
+          expect([500, 503], `${country} AS${asn} ${path}: ${body}`).not.toContain(res.status);
+          if (
+            res.status === 403 &&
+            asn !== undefined &&
+            res.headers.get("x-region-gate-region") === `AS${asn}`
+          ) {
+            seen.add("network block");
+          }
           seen.add(res.headers.get("x-region-gate-decision") ?? (res.status === 200 ? "pass" : "?"));
         }
       }),
-      { seed: 20240709, numRuns: 60, includeErrorInReport: true },
+      { seed: 20240709, numRuns: 80, includeErrorInReport: true },
     );
     expect(accepted).toBeGreaterThan(15);
     // The property covered every kind of answer, not just passes.
-    expect([...seen].sort()).toEqual(expect.arrayContaining(["block", "monitor", "observe", "pass", "warn"]));
+    expect([...seen].sort()).toEqual(
+      expect.arrayContaining(["block", "monitor", "network block", "observe", "pass", "warn"]),
+    );
   }, 60_000);
 });
 
