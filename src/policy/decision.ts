@@ -161,17 +161,29 @@ function phaseOf(window: CompiledWindow, now: number): Phase {
   return "observe";
 }
 
-/** The verdict of a side in `phase`: `code` is the code that matched, `rules` its rule texts. */
+/**
+ * The verdict of a side in `phase`: `code` is the code that matched, `network` the
+ * unsupported network when the network side decided. One object literal, no spread: this
+ * runs for every restricted request.
+ */
 function sideVerdict(
   policy: CompiledPolicy,
   phase: Phase,
   code: string,
   country: string | null,
   window: CompiledWindow,
-  rules: CompiledWindow["rules"],
+  network?: CompiledNetwork,
 ): Verdict {
-  if (phase === "block") return { ...blockOrMonitor(policy, code, country, rules.block), window };
-  return { decision: phase, region: code, country, rule: rules[phase], window };
+  const rules = network ? network.rules : window.rules;
+  let decision: Decision = phase;
+  let rule = rules[phase];
+  if (phase === "block" && policy.monitor) {
+    decision = "monitor";
+    rule = `${rule} (mode=monitor)`;
+  }
+  return network
+    ? { decision, region: code, country, rule, window, network }
+    : { decision, region: code, country, rule, window };
 }
 
 /**
@@ -221,11 +233,8 @@ export function decide(policy: CompiledPolicy, facts: RequestFacts, now: number)
   const networkPhase = network === undefined ? null : phaseOf(network.window, now);
   if (network !== undefined && (regionPhase === null || RANK[networkPhase!] > RANK[regionPhase])) {
     if (exempt) return { decision: "exempt", region: network.code, country, rule: exempt, network };
-    return {
-      ...sideVerdict(policy, networkPhase!, network.code, country, network.window, network.rules),
-      network,
-    };
+    return sideVerdict(policy, networkPhase!, network.code, country, network.window, network);
   }
   if (exempt) return { decision: "exempt", region, country, rule: exempt };
-  return sideVerdict(policy, regionPhase!, region, country, window!, window!.rules);
+  return sideVerdict(policy, regionPhase!, region, country, window!);
 }
