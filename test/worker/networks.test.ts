@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { PolicyDocument } from "../../src/policy/schema";
 import { invalidatePolicy } from "../../src/policy/store";
 import { livePolicy } from "../fixtures/policies";
-import { adminFetch, type Call, call, type EdgeFacts, json } from "./call";
+import { adminFetch, type Call, call, type EdgeFacts, json, page, signIn } from "./call";
 
 // biome-ignore lint/suspicious/noExplicitAny: the mutations reach into loose JSON, as a policy author would
 type Json = any;
@@ -298,5 +298,43 @@ describe("GET /explain?asn=", () => {
     const { status, body } = await explain("country=JP&asn=4294967296");
     expect(status).toBe(400);
     expect(body.error).toMatchObject({ code: "invalid_explain_query", param: "asn" });
+  });
+});
+
+describe("the dashboard's policy pages show networks", () => {
+  beforeEach(() => usePolicy(netPolicy()));
+  /** A table row's cells without their data-label attributes. */
+  const rowOf = (html: string, first: string) =>
+    (html.split("<tr>").find((r) => r.includes(first)) ?? "").replace(/ data-label="[^"]*"/g, "");
+
+  it("Timeline lists every unsupported network with its phase, dates and the entry they come from", async () => {
+    const { status, html } = await page("/timeline", await signIn());
+    expect(status).toBe(200);
+    expect(html).toContain('<h2 id="networks">Unsupported networks</h2>');
+    expect(rowOf(html, "<code>vpn</code>")).toMatch(
+      /\(class, 2 networks\).*<span class="tag warn">warn<\/span>.*blocks in 40 days.*<code>enforcement\.networks\.vpn<\/code>/,
+    );
+    expect(rowOf(html, "<code>AS60068</code>")).toMatch(
+      /\(no class\).*<span class="tag block">block<\/span>.*blocking since \d{4}-.*enforcement\.networks\.AS60068/,
+    );
+    expect(rowOf(html, "<code>AS64501</code>")).toMatch(
+      /<span class="tag observe">observe<\/span>.*blocks in 20 days/,
+    );
+  });
+
+  it("Timeline lists the classes, which of them are judged, and their networks", async () => {
+    const { html } = await page("/timeline", await signIn());
+    expect(rowOf(html, "<code>cloud</code>")).toMatch(
+      /label only.*4: <code>AS16509 AS15169 AS8075 AS13335<\/code>/,
+    );
+    expect(rowOf(html.slice(html.indexOf('id="classes"')), "<code>vpn</code>")).toMatch(
+      /unsupported.*2: <code>AS9009 AS212238<\/code>/,
+    );
+  });
+
+  it("Overview counts the classes and the unsupported networks", async () => {
+    const { html } = await page("", await signIn());
+    expect(html).toMatch(/Network classes<\/span><b>2<\/b>/);
+    expect(html).toMatch(/Unsupported networks \(ASNs\)<\/span><b>4<\/b>/);
   });
 });

@@ -42,7 +42,16 @@ import {
   SESSION_SECONDS,
   type Session,
 } from "./session";
-import { exposureView, historyEvents, mapView, overviewData, overviewTraffic, timelineRows } from "./views";
+import {
+  classRows,
+  exposureView,
+  historyEvents,
+  mapView,
+  networkRows,
+  overviewData,
+  overviewTraffic,
+  timelineRows,
+} from "./views";
 
 /** What the dashboard's middleware hands its pages. */
 interface DashVariables {
@@ -154,7 +163,13 @@ dashboard.get("/timeline", async (c) => {
   const policy = await policyOf(c);
   if (!policy) return c.html(<Overview d={null} csrf={c.var.csrf} />, 503);
   return c.html(
-    <Timeline rows={timelineRows(policy, Date.now())} monitor={policy.monitor} csrf={c.var.csrf} />,
+    <Timeline
+      rows={timelineRows(policy, Date.now())}
+      networks={networkRows(policy, Date.now())}
+      classes={classRows(policy)}
+      monitor={policy.monitor}
+      csrf={c.var.csrf}
+    />,
   );
 });
 

@@ -7,7 +7,7 @@ import type { LedgerFilter } from "../../exposure/wire";
 import type { ControlEnv } from "../../platform/config";
 import { log } from "../../platform/log";
 import { countryCodes } from "../../policy/codes";
-import type { CompiledPolicy } from "../../policy/compile";
+import type { CompiledPolicy, CompiledWindow } from "../../policy/compile";
 import { parseInstant } from "../../policy/explain";
 import type { HistoryEntry } from "../../store/history";
 import type { Activation, ActiveMeta } from "../../store/meta";
@@ -64,6 +64,9 @@ export interface OverviewData {
   supported: number;
   carvedOut: number;
   enforcedRegions: number;
+  /** Classes in `networks.classes`, and the ASNs that `networks.unsupported` judges. */
+  networkClasses: number;
+  unsupportedNetworks: number;
   exemptions: number;
   unknownCountry: string;
   tor: string;
@@ -80,6 +83,27 @@ export interface TimelineRow {
   blockFrom: string | null;
   phase: string;
   summary: string;
+}
+
+/** An unsupported network on the Timeline: a class, an `AS<number>`, or a class member with its own dates. */
+export interface NetworkRow {
+  /** `vpn` (a class) or `AS60068`. */
+  network: string;
+  /** What the row covers: "class, 2 networks", "in class vpn", "no class". */
+  kind: string;
+  /** The entry whose dates apply: `enforcement.networks.vpn`, `enforcement.default`. */
+  source: string;
+  warnFrom: string | null;
+  blockFrom: string | null;
+  phase: string;
+  summary: string;
+}
+
+/** A network class: its ASNs, and whether `networks.unsupported` names it. */
+export interface ClassRow {
+  name: string;
+  asns: readonly number[];
+  unsupported: boolean;
 }
 
 export interface ExposureView {
@@ -135,7 +159,9 @@ export function overviewData(
     supported: policy.supported.size,
     carvedOut: policy.unsupportedSubdivisions.size,
     enforcedRegions: policy.windows.size,
-    exemptions: policy.keyExemptions.size + policy.cidrExemptions.size,
+    networkClasses: Object.keys(policy.doc.networks?.classes ?? {}).length,
+    unsupportedNetworks: policy.unsupportedNetworks.size,
+    exemptions: policy.keyExemptions.size + policy.cidrExemptions.size + policy.asnExemptions.size,
     unknownCountry: policy.unknownBlock ? "block" : "allow",
     tor: policy.torBlock ? "block" : "allow",
     scope: { include: policy.include, exclude: policy.exclude },
@@ -268,6 +294,63 @@ export function timelineRows(policy: CompiledPolicy, now: number): TimelineRow[]
       summary: p.summary,
     };
   });
+}
+
+/**
+ * The Timeline's networks: each entry of `networks.unsupported` (a class or an
+ * `AS<number>`) with the dates that apply to it, then each member of an unsupported class
+ * that has dates of its own (`enforcement.networks.AS…`), in policy order.
+ */
+export function networkRows(policy: CompiledPolicy, now: number): NetworkRow[] {
+  const classes = policy.doc.networks?.classes ?? {};
+  const row = (network: string, kind: string, w: CompiledWindow): NetworkRow => {
+    const p = phaseAt(w, now);
+    return {
+      network,
+      kind,
+      source: w.source,
+      warnFrom: p.warnFrom,
+      blockFrom: p.blockFrom,
+      phase: p.phase === "block" && policy.monitor ? "monitor" : p.phase,
+      summary: p.summary,
+    };
+  };
+  const rows: NetworkRow[] = [];
+  const listed = new Set(policy.doc.networks?.unsupported ?? []);
+  for (const ref of listed) {
+    const members = classes[ref];
+    if (members) {
+      const n = members.length;
+      rows.push(
+        row(
+          ref,
+          `class, ${n} network${n === 1 ? "" : "s"}`,
+          policy.networkWindows.get(ref) ?? policy.defaultWindow,
+        ),
+      );
+      for (const asn of members) {
+        const own = policy.networkWindows.get(`AS${asn}`);
+        if (own && !listed.has(`AS${asn}`)) rows.push(row(`AS${asn}`, `in class ${ref}, own dates`, own));
+      }
+    } else {
+      const network = policy.unsupportedNetworks.get(Number(ref.slice(2)));
+      if (network)
+        rows.push(
+          row(ref, network.class === null ? "no class" : `in class ${network.class}`, network.window),
+        );
+    }
+  }
+  return rows;
+}
+
+/** Every class of `networks.classes`, in policy order. */
+export function classRows(policy: CompiledPolicy): ClassRow[] {
+  const listed = new Set(policy.doc.networks?.unsupported ?? []);
+  return Object.entries(policy.doc.networks?.classes ?? {}).map(([name, asns]) => ({
+    name,
+    asns,
+    unsupported: listed.has(name),
+  }));
 }
 
 /** Charts span at most this many days (the ledger's default retention is 400). */

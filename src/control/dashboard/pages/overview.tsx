@@ -6,7 +6,7 @@ import { readableInstant } from "../../ui/phase";
 import { entryId } from "../map";
 import { phaseWords, type RegionPhase } from "../map-data";
 import { BASE } from "../paths";
-import type { OverviewData, OverviewTraffic, PhaseGroup, TimelineRow } from "../views";
+import type { ClassRow, NetworkRow, OverviewData, OverviewTraffic, PhaseGroup, TimelineRow } from "../views";
 import { count, Shell, Tag, When } from "./shell";
 
 /** "Blocked since 2024-07-09", "Warned since …, blocked from …": a group's phase and dates. */
@@ -161,7 +161,11 @@ export function Overview({ d, csrf }: { d: OverviewData | null; csrf: string }) 
       <p class="muted">
         {count(d.supported, "supported country", "supported countries")} ·{" "}
         {count(d.carvedOut, "carved-out subdivision")} · {count(d.enforcedRegions, "region")} with own dates ·{" "}
-        {count(d.exemptions, "exemption")} · unknown country: {d.unknownCountry} · Tor: {d.tor} · fail mode:{" "}
+        <a href={`${BASE}/timeline#networks`}>
+          {count(d.networkClasses, "network class", "network classes")},{" "}
+          {count(d.unsupportedNetworks, "unsupported network")}
+        </a>{" "}
+        · {count(d.exemptions, "exemption")} · unknown country: {d.unknownCountry} · Tor: {d.tor} · fail mode:{" "}
         {d.failMode} · scope: include <code>{d.scope.include.join(" ")}</code>
         {d.scope.exclude.length > 0 ? (
           <>
@@ -182,7 +186,104 @@ const OVERVIEW_CSS = `
 const Bound = ({ at, never }: { at: string | null; never?: string }) =>
   at === null && never ? never : <When at={at} text={readableInstant(at)} />;
 
-export function Timeline({ rows, csrf, monitor }: { rows: TimelineRow[]; csrf: string; monitor: boolean }) {
+/** ASNs of a class: all of them up to 40, else the first 40 and how many more. */
+function asnList(asns: readonly number[]): string {
+  const shown = asns.slice(0, 40).map((n) => `AS${n}`);
+  return asns.length > 40 ? `${shown.join(" ")} … and ${asns.length - 40} more` : shown.join(" ");
+}
+
+/** The Timeline's networks part: unsupported networks with their dates, then the classes. */
+function Networks({ networks, classes }: { networks: NetworkRow[]; classes: ClassRow[] }) {
+  return (
+    <>
+      <h2 id="networks">Unsupported networks</h2>
+      {networks.length === 0 ? (
+        <p class="muted">None: networks.unsupported is empty, so no network is judged.</p>
+      ) : (
+        <table class="reflow">
+          <thead>
+            <tr>
+              <th>Network</th>
+              <th>Now</th>
+              <th>Status</th>
+              <th>Warn from</th>
+              <th>Block from</th>
+              <th>Dates from</th>
+            </tr>
+          </thead>
+          <tbody>
+            {networks.map((r) => (
+              <tr>
+                <td data-label="Network">
+                  {/* One flex item: the phone layout puts the label beside the cell's children. */}
+                  <span>
+                    <code>{r.network}</code> <span class="muted">({r.kind})</span>
+                  </span>
+                </td>
+                <td data-label="Now">
+                  <Tag value={r.phase} />
+                </td>
+                <td data-label="Status">{r.summary}</td>
+                <td data-label="Warn from" class="nowrap">
+                  <Bound at={r.warnFrom} />
+                </td>
+                <td data-label="Block from" class="nowrap">
+                  <Bound at={r.blockFrom} never="never" />
+                </td>
+                <td data-label="Dates from">
+                  <code>{r.source}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2 id="classes">Network classes</h2>
+      {classes.length === 0 ? (
+        <p class="muted">None: networks.classes is empty.</p>
+      ) : (
+        <table class="reflow">
+          <thead>
+            <tr>
+              <th>Class</th>
+              <th>Judged</th>
+              <th>Networks</th>
+            </tr>
+          </thead>
+          <tbody>
+            {classes.map((c) => (
+              <tr>
+                <td data-label="Class">
+                  <code>{c.name}</code>
+                </td>
+                <td data-label="Judged">{c.unsupported ? "unsupported" : "label only"}</td>
+                <td data-label="Networks">
+                  <span>
+                    {c.asns.length}: <code>{asnList(c.asns)}</code>
+                  </span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+export function Timeline({
+  rows,
+  networks,
+  classes,
+  csrf,
+  monitor,
+}: {
+  rows: TimelineRow[];
+  networks: NetworkRow[];
+  classes: ClassRow[];
+  csrf: string;
+  monitor: boolean;
+}) {
   return (
     <Shell title="Enforcement timeline" csrf={csrf} current="/timeline">
       {monitor ? (
@@ -227,6 +328,7 @@ export function Timeline({ rows, csrf, monitor }: { rows: TimelineRow[]; csrf: s
           ))}
         </tbody>
       </table>
+      <Networks networks={networks} classes={classes} />
     </Shell>
   );
 }
