@@ -99,8 +99,9 @@ export function fieldChanges(before: PolicyDocument, after: PolicyDocument): str
   lines.push(
     ...setDiff("scope.exclude", before.scope?.exclude ?? [], after.scope?.exclude ?? [], "added", "removed"),
   );
+  lines.push(...networkChanges(before, after));
   const exemption = (e: NonNullable<PolicyDocument["exemptions"]>[number]) =>
-    `${e.apiKeyFingerprint ? `key ${e.apiKeyFingerprint}` : `cidr ${e.cidr}`}${e.until ? ` until ${e.until}` : ""}`;
+    `${e.apiKeyFingerprint ? `key ${e.apiKeyFingerprint}` : e.cidr ? `cidr ${e.cidr}` : `asn ${e.asn}`}${e.until ? ` until ${e.until}` : ""}`;
   lines.push(
     ...setDiff(
       "exemptions",
@@ -120,7 +121,40 @@ export function fieldChanges(before: PolicyDocument, after: PolicyDocument): str
     ),
   );
   lines.push(...scalar("error.message", before.error?.message, after.error?.message, "(default)"));
+  lines.push(
+    ...scalar("error.networkMessage", before.error?.networkMessage, after.error?.networkMessage, "(default)"),
+  );
   lines.push(...scalar("error.docsUrl", before.error?.docsUrl, after.error?.docsUrl, "(none)"));
+  return lines;
+}
+
+/** Classes, unsupported networks and `enforcement.networks`, one line per change. */
+function networkChanges(before: PolicyDocument, after: PolicyDocument): string[] {
+  const lines: string[] = [];
+  const classesBefore = before.networks?.classes ?? {};
+  const classesAfter = after.networks?.classes ?? {};
+  const as = (list: readonly number[] | undefined) => (list ?? []).map((n) => `AS${n}`);
+  for (const name of [...new Set([...Object.keys(classesBefore), ...Object.keys(classesAfter)])].sort()) {
+    const b = classesBefore[name];
+    const a = classesAfter[name];
+    if (b === undefined) lines.push(`  + class ${name} added: ${as(a).join(", ") || "(empty)"}`);
+    else if (a === undefined) lines.push(`  - class ${name} removed (was ${as(b).join(", ") || "empty"})`);
+    else lines.push(...setDiff(`class ${name}`, as(b), as(a), "gains", "loses"));
+  }
+  lines.push(
+    ...setDiff(
+      "networks",
+      before.networks?.unsupported ?? [],
+      after.networks?.unsupported ?? [],
+      "now unsupported",
+      "no longer unsupported",
+    ),
+  );
+  const windowsBefore = before.enforcement?.networks ?? {};
+  const windowsAfter = after.enforcement?.networks ?? {};
+  for (const key of [...new Set([...Object.keys(windowsBefore), ...Object.keys(windowsAfter)])].sort()) {
+    lines.push(...windowLines(`enforcement.networks.${key}`, windowsBefore[key], windowsAfter[key]));
+  }
   return lines;
 }
 
@@ -128,7 +162,7 @@ export function fieldChanges(before: PolicyDocument, after: PolicyDocument): str
 function breakpoints(policies: CompiledPolicy[], now: number): number[] {
   const times = new Set<number>();
   for (const p of policies) {
-    for (const w of [p.defaultWindow, ...p.windows.values()]) {
+    for (const w of [p.defaultWindow, ...p.windows.values(), ...p.networkWindows.values()]) {
       for (const t of [w.warnFrom, w.blockFrom])
         if (t !== null && Number.isFinite(t) && t > now) times.add(t);
     }
@@ -198,7 +232,53 @@ export function effects(before: PolicyDocument, after: PolicyDocument, now: numb
   if (standIn) compare(`other unsupported countries (e.g. ${standIn})`, standIn, null);
   compare("XX (unknown country)", "XX", null);
   compare("T1 (Tor)", "T1", null);
+  lines.push(...networkEffects(old, neu, now, at));
   return lines;
+}
+
+/** A network's side alone (SPEC section 3): `pass` when not unsupported, else its window's phase. */
+function networkTimeline(policy: CompiledPolicy, asn: number, now: number, at: number[]): string {
+  const phase = (t: number): string => {
+    const w = policy.unsupportedNetworks.get(asn)?.window;
+    if (w === undefined) return "pass";
+    if (w.blockFrom !== null && t >= w.blockFrom) return policy.monitor ? "monitor" : "block";
+    return w.warnFrom !== null && t >= w.warnFrom ? "warn" : "observe";
+  };
+  let current = phase(now);
+  let text = current;
+  for (const t of at) {
+    const next = phase(t);
+    if (next !== current) text += ` → ${next} on ${isoTime(t)}`;
+    current = next;
+  }
+  return text;
+}
+
+/**
+ * The network side's effect, grouped: networks whose schedule changes the same way share
+ * a line, named by their class ("vpn: AS9009, AS212238: pass → warn …").
+ */
+function networkEffects(old: CompiledPolicy, neu: CompiledPolicy, now: number, at: number[]): string[] {
+  const asns = [...new Set([...old.unsupportedNetworks.keys(), ...neu.unsupportedNetworks.keys()])].sort(
+    (a, b) => a - b,
+  );
+  const groups = new Map<string, { label: string; asns: number[] }>();
+  for (const asn of asns) {
+    const was = networkTimeline(old, asn, now, at);
+    const will = networkTimeline(neu, asn, now, at);
+    if (was === will) continue;
+    const cls = neu.asnClass.get(asn) ?? old.asnClass.get(asn);
+    const key = `${cls ?? ""}\n${was}\n${will}`;
+    const group = groups.get(key) ?? { label: `${will}   (before: ${was})`, asns: [] };
+    group.asns.push(asn);
+    groups.set(key, group);
+  }
+  return [...groups.entries()].map(([key, g]) => {
+    const cls = key.split("\n", 1)[0];
+    const shown = g.asns.slice(0, 5).map((n) => `AS${n}`);
+    const more = g.asns.length > 5 ? ` and ${g.asns.length - 5} more` : "";
+    return `  ${cls ? `${cls}: ` : ""}${shown.join(", ")}${more}: ${g.label}`;
+  });
 }
 
 /** The whole diff as printable lines; `before: null` when nothing is active yet. */
@@ -214,7 +294,7 @@ export function diffPolicies(before: PolicyDocument | null, after: PolicyDocumen
   lines.push(
     "",
     `Effect, from ${isoTime(now)}:`,
-    ...(effect.length ? effect : ["  none: every region keeps its schedule"]),
+    ...(effect.length ? effect : ["  none: every region and network keeps its schedule"]),
   );
   return lines;
 }

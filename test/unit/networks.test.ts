@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { decide, type RequestFacts } from "../../src/decision";
 import { explainCase, parseExplainQuery } from "../../src/explain";
 import { compilePolicy } from "../../src/policy/compile";
+import { diffPolicies } from "../../src/policy/diff";
 import type { PolicyDocument } from "../../src/policy/schema";
 import { validatePolicy } from "../../src/policy/validate";
 import { specPolicy } from "../fixtures/policies";
@@ -292,5 +293,34 @@ describe("explain names the network and its class", () => {
       window: { source: "enforcement.networks.vpn", blockFrom: "2024-09-01T00:00:00.000Z" },
       outcome: expect.stringContaining("unsupported_network"),
     });
+  });
+});
+
+describe("policy diff names network changes and their effect", () => {
+  it("lists classes, unsupported networks, their windows, asn exemptions and networkMessage", () => {
+    const before = specPolicy();
+    const after = netPolicy({ version: "2024-06-25.2" });
+    const lines = diffPolicies(before, after, T("2024-06-20T00:00:00Z"));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "  + class cloud added: AS16509, AS15169, AS8075, AS13335",
+        "  + class vpn added: AS9009, AS212238",
+        "  + networks now unsupported: vpn, AS60068",
+        "  + enforcement.networks.vpn: enforcement added (warnFrom 2024-07-01T00:00:00Z, blockFrom 2024-09-01T00:00:00Z)",
+        "  + exemptions added: asn 64500 until 2025-01-31T00:00:00Z",
+        "  ~ error.networkMessage: (default) → Network not supported",
+        "  vpn: AS9009, AS212238: observe → warn on 2024-07-01T00:00:00Z → block on 2024-09-01T00:00:00Z   (before: pass)",
+        "  AS60068: observe → warn on 2024-06-25T00:00:00Z → block on 2024-07-09T00:00:00Z   (before: pass)",
+      ]),
+    );
+  });
+
+  it("does not call a change of networks alone 'no changes'", () => {
+    const before = netPolicy();
+    const after = netPolicy({ networks: { classes: { cloud: [16509] }, unsupported: [] } });
+    after.enforcement = { ...after.enforcement, networks: {} };
+    const lines = diffPolicies(before, after, T("2024-06-20T00:00:00Z"));
+    expect(lines[0]).toMatch(/^Changes/);
+    expect(lines).toContain("  - networks no longer unsupported: vpn, AS60068");
   });
 });
