@@ -4,10 +4,10 @@
  * test/worker/networks.test.ts checks the same rules through the worker.
  */
 import { describe, expect, it } from "vitest";
-import { decide, type RequestFacts } from "../../src/decision";
-import { explainCase, parseExplainQuery } from "../../src/explain";
 import { compilePolicy } from "../../src/policy/compile";
+import { decide, type RequestFacts } from "../../src/policy/decision";
 import { diffPolicies } from "../../src/policy/diff";
+import { explainCase, parseExplainQuery } from "../../src/policy/explain";
 import type { PolicyDocument } from "../../src/policy/schema";
 import { validatePolicy } from "../../src/policy/validate";
 import { specPolicy } from "../fixtures/policies";

@@ -67,7 +67,8 @@ describe("GET /explain with the SPEC policy", () => {
     expect(body).toEqual({
       policyVersion: "2024-06-25.1",
       at: "2024-07-01T12:00:00.000Z",
-      case: { country: "CN", region: null, ip: null, fingerprint: null, path: "/v1/" },
+      case: { country: "CN", region: null, ip: null, fingerprint: null, path: "/v1/", asn: null },
+      network: null,
       decision: "warn",
       region: "CN",
       rule: "enforcement.default.warnFrom=2024-06-25T00:00:00.000Z",

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { PolicyDocument } from "../../src/policy/schema";
-import { invalidatePolicy } from "../../src/policy/store";
+import { invalidatePolicy } from "../../src/store/store";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch, type Call, call, type EdgeFacts, json, page, signIn } from "./call";
 
