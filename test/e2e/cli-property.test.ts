@@ -1,7 +1,7 @@
 /**
  * Property: for any policy and any case, `region-gate explain` (the CLI, reading the
  * active policy through the admin API) gives the decision the live gate applies to that
- * request on the wire.
+ * request on the wire, networks (`--asn`, `request.cf.asn`) included.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -63,6 +63,9 @@ const policyArb = fc
     tor: fc.constantFrom("allow", "block"),
     exemptUntil: fc.option(instant, { nil: undefined }),
     exempt: fc.boolean(),
+    unsupportedNetworks: fc.subarray(["vpn", "AS60068"]),
+    networkWindows: fc.dictionary(fc.constantFrom("vpn", "AS60068", "AS9009"), window, { maxKeys: 2 }),
+    exemptAsn: fc.boolean(),
   })
   .map((p) => {
     const carved = p.carveUa43 && p.supported.includes("UA") ? ["UA-43"] : [];
@@ -76,14 +79,22 @@ const policyArb = fc
       version: "",
       supported: p.supported,
       unsupportedSubdivisions: carved,
-      enforcement: { ...(p.defaultWindow ? { default: p.defaultWindow } : {}), regions },
+      enforcement: {
+        ...(p.defaultWindow ? { default: p.defaultWindow } : {}),
+        regions,
+        networks: p.networkWindows,
+      },
+      networks: { classes: { cloud: [16509], vpn: [9009] }, unsupported: p.unsupportedNetworks },
       mode: p.mode,
       unknownCountry: p.unknownCountry,
       tor: p.tor,
       scope: { include: ["/v1/"], exclude: ["/v1/health"] },
-      exemptions: p.exempt
-        ? [{ apiKeyFingerprint: "0000000000000000", ...(p.exemptUntil ? { until: p.exemptUntil } : {}) }]
-        : [],
+      exemptions: [
+        ...(p.exempt
+          ? [{ apiKeyFingerprint: "0000000000000000", ...(p.exemptUntil ? { until: p.exemptUntil } : {}) }]
+          : []),
+        ...(p.exemptAsn ? [{ asn: 64500 }] : []),
+      ],
     };
   });
 
@@ -92,6 +103,7 @@ const caseArb = fc.record({
   regionCode: fc.constantFrom("43", "30", undefined),
   path: fc.constantFrom("/v1/chat", "/v1/health", "/other", "/V1//chat"),
   key: fc.constantFrom("sk-exempt", "sk-other", undefined),
+  asn: fc.constantFrom(9009, 60068, 16509, 64500, undefined),
 });
 
 test("explain in the CLI agrees with the gate's live decision", async () => {
@@ -103,16 +115,19 @@ test("explain in the CLI agrees with the gate's live decision", async () => {
         const doc = {
           ...generated,
           version: `prop.${++version}`,
-          exemptions: generated.exemptions.map((e) => ({ ...e, apiKeyFingerprint: exemptFingerprint })),
+          exemptions: generated.exemptions.map((e) =>
+            "apiKeyFingerprint" in e ? { ...e, apiKeyFingerprint: exemptFingerprint } : e,
+          ),
         };
         expect(validatePolicy(doc)).toMatchObject({ ok: true });
         const push = await runInProcess(["policy", "push", await policyFile(doc), "--yes"], { env: remote });
         expect(push.stderr).toBe("");
 
         for (const c of cases) {
-          const cf: Record<string, string> = {};
+          const cf: { country?: string; regionCode?: string; asn?: number } = {};
           if (c.country) cf.country = c.country;
           if (c.country && c.regionCode) cf.regionCode = c.regionCode;
+          if (c.asn) cf.asn = c.asn;
           const headers: Record<string, string> = c.key ? { authorization: `Bearer ${c.key}` } : {};
           const res = await gate.fetch(c.path, { cf, headers });
           const live =
@@ -123,6 +138,7 @@ test("explain in the CLI agrees with the gate's live decision", async () => {
 
           const args = ["explain", "--path", c.path, "--json"];
           if (c.country) args.push("--country", c.country);
+          if (c.asn) args.push("--asn", String(c.asn));
           // explain refuses codes ISO 3166-2 does not list; the gate judges those as the country alone.
           if (c.country && c.regionCode && isSubdivisionCode(`${c.country}-${c.regionCode}`))
             args.push("--region", c.regionCode);

@@ -201,6 +201,28 @@ describe("the network side of the decision", () => {
     expect((await seenBy(res))["x-region-gate-region"]).toBe("AS60068");
   });
 
+  it("takes a network's most specific entry: its AS<number>, then its class, then the default", async () => {
+    const doc = netPolicy();
+    doc.networks!.unsupported!.push("AS16509");
+    doc.enforcement!.networks!.AS212238 = { blockFrom: at(-1) };
+    await usePolicy(doc);
+    // AS212238 is in vpn (warning) but has its own entry: blocked.
+    expect((await gate({ country: "JP", asn: 212238 })).status).toBe(403);
+    // AS9009, the other vpn member, keeps the class's warn.
+    expect((await gate({ country: "JP", asn: 9009 })).headers.get("x-region-gate-decision")).toBe("warn");
+    // AS16509 (cloud, no entry of its own or of its class): the default window, which blocks.
+    const cloud = await gate({ country: "JP", asn: 16509 });
+    expect(cloud.status).toBe(403);
+    expect(cloud.headers.get("x-region-gate-region")).toBe("AS16509");
+  });
+
+  it("blocks unsupported networks now when the policy has no enforcement section", async () => {
+    await usePolicy(netPolicy({ enforcement: undefined }));
+    const res = await gate({ country: "JP", asn: 9009 });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe(NETWORK_BODY);
+  });
+
   it("puts Deprecation on a region's warn too, and none without a warnFrom", async () => {
     const res = await gate({ country: "VE" });
     const ve = policy.enforcement!.regions!.VE!;
