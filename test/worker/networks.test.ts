@@ -354,9 +354,10 @@ describe("the dashboard's policy pages show networks", () => {
     );
   });
 
-  it("Overview counts the classes and the unsupported networks", async () => {
+  it("Overview counts the classes and the unsupported networks, linking to the Timeline's list", async () => {
     const { html } = await page("", await signIn());
-    expect(html).toMatch(/Network classes<\/span><b>2<\/b>/);
-    expect(html).toMatch(/Unsupported networks \(ASNs\)<\/span><b>4<\/b>/);
+    expect(html).toMatch(
+      /<a href="\/__region-gate\/dashboard\/timeline#networks">2 network classes, 4 unsupported networks<\/a>/,
+    );
   });
 });
