@@ -6,10 +6,12 @@
  */
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { exposureStats } from "../../src/gate/recorder";
 import type { PolicyDocument } from "../../src/policy/schema";
 import { invalidatePolicy } from "../../src/store/store";
 import { livePolicy } from "../fixtures/policies";
 import { adminFetch, type Call, call, type EdgeFacts, json, page, signIn } from "./call";
+import { exposure, send, settleAndFlush } from "./ledger-helpers";
 
 // biome-ignore lint/suspicious/noExplicitAny: the mutations reach into loose JSON, as a policy author would
 type Json = any;
@@ -70,7 +72,7 @@ describe("the network side of the decision", () => {
 
   it("blocks a supported region through an unsupported network: 403 unsupported_network with networkMessage", async () => {
     const res = await gate(
-      { country: "JP", asn: 60068, asOrganization: "Datacamp Limited" },
+      { country: "JP", asn: 60068, asOrganization: "Example VPN Host" },
       { method: "POST", body: "{}" },
     );
     expect(res.status).toBe(403);
@@ -358,6 +360,45 @@ describe("the dashboard's policy pages show networks", () => {
     const { html } = await page("", await signIn());
     expect(html).toMatch(
       /<a href="\/__region-gate\/dashboard\/timeline#networks">2 network classes, 4 unsupported networks<\/a>/,
+    );
+  });
+});
+
+describe("the exposure ledger counts what the network side decided", () => {
+  // An ASN no other test here sends, so this test's rows are its own.
+  beforeEach(() =>
+    usePolicy(
+      netPolicy({
+        networks: {
+          classes: { cloud: [16509], vpn: [9009, 212238, 399999] },
+          unsupported: ["vpn", "AS60068"],
+        },
+      }),
+    ),
+  );
+
+  it("under the code that matched, AS<number>, with the network's name and class", async () => {
+    const since = exposureStats().recordedEvents;
+    // JP through AS399999 (vpn, warning): 2 events under AS399999; CN through it: the region decides.
+    expect(await send("JP", {}, { asn: 399999, asOrganization: "Example VPN Host" })).toBe(200);
+    expect(await send("JP", {}, { asn: 399999, asOrganization: "Example VPN Host" })).toBe(200);
+    expect(await send("CN", {}, { asn: 399999, asOrganization: "Example VPN Host" })).toBe(403);
+    await settleAndFlush(since, 3);
+    const res = await exposure("region=AS399999");
+    expect(res.status).toBe(200);
+    const rows = ((await res.json()) as { rows: Record<string, unknown>[] }).rows;
+    expect(rows).toEqual([
+      expect.objectContaining({
+        region: "AS399999",
+        fingerprint: "anonymous",
+        decisions: expect.objectContaining({ warn: 2, block: 0 }),
+        requests: 2,
+        networks: [{ network: "AS399999", name: "Example VPN Host", class: "vpn", requests: 2 }],
+      }),
+    ]);
+    const cn = ((await (await exposure("region=CN")).json()) as { rows: Record<string, unknown>[] }).rows;
+    expect(cn.some((r) => (r.networks as { network: string }[]).some((n) => n.network === "AS399999"))).toBe(
+      true,
     );
   });
 });
