@@ -19,7 +19,7 @@ export default {
     headers.set("x-region-gate-decision", "pass");
     headers.set("x-region-gate-country", "JP");
     headers.set("x-region-gate-region", "JP");
-    headers.set("x-region-gate-policy", "2026-11-25.1");
+    headers.set("x-region-gate-policy", "2026-12-01.1");
     return fetch(out);
   },
 };

@@ -19,7 +19,7 @@ export function forwardAsGate(request: Request, originUrl: string, country: stri
   headers["x-region-gate-decision"] = "pass";
   headers["x-region-gate-country"] = country;
   headers["x-region-gate-region"] = region;
-  headers["x-region-gate-policy"] = "2026-11-25.1";
+  headers["x-region-gate-policy"] = "2026-12-01.1";
   return fetch(new URL(url.pathname + url.search, originUrl), {
     method: request.method,
     headers,

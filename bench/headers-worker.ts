@@ -11,7 +11,7 @@ import { factsOf } from "../src/policy/facts";
 
 const TARGET = "http://origin.bench/v1/chat/completions?n=1";
 const verdict = { decision: "pass", country: "JP", region: "JP" } as Verdict;
-const options: ForwardOptions = { originBase: null, timeoutMs: 30000, policyVersion: "2026-11-25.1" };
+const options: ForwardOptions = { originBase: null, timeoutMs: 30000, policyVersion: "2026-12-01.1" };
 const HOP = new Set([
   "connection",
   "keep-alive",
@@ -47,7 +47,7 @@ function previous(request: Request, signal: AbortSignal): Request {
   headers.set("x-region-gate-decision", "pass");
   headers.set("x-region-gate-country", "JP");
   headers.set("x-region-gate-region", "JP");
-  headers.set("x-region-gate-policy", "2026-11-25.1");
+  headers.set("x-region-gate-policy", "2026-12-01.1");
   return new Request(TARGET, {
     method: request.method,
     headers,
@@ -100,7 +100,7 @@ const ways: Record<string, (request: Request, url: URL, signal: AbortSignal) => 
     h.set("x-region-gate-decision", "pass");
     h.set("x-region-gate-country", "JP");
     h.set("x-region-gate-region", "JP");
-    h.set("x-region-gate-policy", "2026-11-25.1");
+    h.set("x-region-gate-policy", "2026-12-01.1");
     return out;
   },
 };

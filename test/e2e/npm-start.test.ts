@@ -60,7 +60,7 @@ test.skipIf(!existsSync("/proc"))(
     // What it prints is what README "Try it locally" shows (test/unit/docs.test.ts).
     expect(output).toContain(curlLines(gate));
     const health = await fetch(`${gate}/__region-gate/healthz`);
-    expect(((await health.json()) as { policyVersion: string }).policyVersion).toBe("2026-11-25.1");
+    expect(((await health.json()) as { policyVersion: string }).policyVersion).toBe("2026-12-01.1");
 
     started = descendants(npm.pid!);
     const commands = started.map((pid) => {
@@ -157,9 +157,9 @@ describe.skipIf(!existsSync("/proc"))("the local store survives restarts", () =>
     runs.push(first);
     await first.waitFor("region-gate is up");
     expect(first.output()).toContain(
-      `seeded ${policyFile} (version 2026-11-25.1) into the empty local store`,
+      `seeded ${policyFile} (version 2026-12-01.1) into the empty local store`,
     );
-    expect(await active()).toBe("2026-11-25.1");
+    expect(await active()).toBe("2026-12-01.1");
 
     const push = spawnSync(
       process.execPath,
@@ -194,7 +194,7 @@ describe.skipIf(!existsSync("/proc"))("the local store survives restarts", () =>
     expect(await active()).toBe("2026-12-07.1");
     // Both versions, each with its activation recorded: the seed went through the admin API too.
     const versions = await history();
-    expect(versions.map((v) => v.version)).toEqual(["2026-12-07.1", "2026-11-25.1"]);
+    expect(versions.map((v) => v.version)).toEqual(["2026-12-07.1", "2026-12-01.1"]);
     for (const v of versions) expect(v.activations.length).toBe(1);
     await stopped(second);
 
@@ -203,8 +203,8 @@ describe.skipIf(!existsSync("/proc"))("the local store survives restarts", () =>
     await reset.waitFor("region-gate is up");
     expect(reset.output()).toContain("--reset: emptied the local store");
     expect(reset.output()).toContain("into the empty local store");
-    expect(await active()).toBe("2026-11-25.1");
-    expect((await history()).map((v) => v.version)).toEqual(["2026-11-25.1"]);
+    expect(await active()).toBe("2026-12-01.1");
+    expect((await history()).map((v) => v.version)).toEqual(["2026-12-01.1"]);
     await stopped(reset);
   }, 240_000);
 

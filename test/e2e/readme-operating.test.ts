@@ -72,7 +72,7 @@ test("every command of README 'Operating it' runs as printed against npm start",
   expect(ran.stdout).toMatch(/HK: warn → block on 2027-01-15T00:00:00Z/);
   expect(ran.stdout).toContain("Pushed 2026-12-07.1");
   expect(ran.stdout).toMatch(/decision\s+block/);
-  expect(ran.stdout).toMatch(/2026-12-07\.1[\s\S]*2026-11-25\.1/);
+  expect(ran.stdout).toMatch(/2026-12-07\.1[\s\S]*2026-12-01\.1/);
   expect(readFileSync(join(work, "id-fingerprint.csv"), "utf8")).toMatch(
     /^id,fingerprint\ncustomer-1,[0-9a-f]{16}\n$/,
   );
@@ -80,7 +80,7 @@ test("every command of README 'Operating it' runs as printed against npm start",
   const health = (await (await fetch(`http://127.0.0.1:${gatePort}/__region-gate/healthz`)).json()) as {
     policyVersion: string;
   };
-  expect(health.policyVersion).toBe("2026-11-25.1");
+  expect(health.policyVersion).toBe("2026-12-01.1");
   run.npm.kill("SIGTERM");
   await run.exited;
 }, 240_000);
