@@ -142,6 +142,19 @@ export type LedgerTopCustomer = {
   lastDay: string;
 };
 
+/**
+ * One of a region's busiest networks over a range (all customers and buckets, all
+ * decisions): the dashboard's "Top networks". `asn` 0 is `other`, the sum past rows' first
+ * five; `name` and `class` as kept (`""` when unknown or none).
+ */
+export type LedgerTopNetwork = {
+  region: string;
+  asn: number;
+  name: string;
+  class: string;
+  requests: number;
+};
+
 /** What `stats()` reports for one shard. */
 export interface ShardStats {
   rows: number;

@@ -12,7 +12,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../e2e/global-setup";
-import { startGate, startOrigin, TEST_ADMIN_TOKEN, type TestGate, type TestOrigin } from "../e2e/harness";
+import {
+  type EdgeFacts,
+  startGate,
+  startOrigin,
+  TEST_ADMIN_TOKEN,
+  type TestGate,
+  type TestOrigin,
+} from "../e2e/harness";
 import { type LaunchedBrowser, launchChromium } from "./chromium";
 
 const SHOTS =
@@ -36,6 +43,8 @@ const v1 = {
       VE: { warnFrom: at(-3), blockFrom: at(24) },
       MM: { warnFrom: at(30), blockFrom: at(60) },
     },
+    // The example's unsupported network keeps a warn phase of its own, as in the example.
+    networks: { AS9009: { warnFrom: at(-5), blockFrom: at(90) } },
   },
 };
 /** A later version that postpones RU; the test rolls it back from the browser. */
@@ -66,23 +75,31 @@ async function push(doc: object): Promise<void> {
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
-/** Requests from unsupported regions, with API keys and organisation headers. */
+const AMAZON = { asn: 16509, asOrganization: "Amazon.com" }; // in the example's cloud class
+const CHINANET = { asn: 4134, asOrganization: "Chinanet" };
+const CANTV = { asn: 8048, asOrganization: "CANTV Servicios, Venezuela" };
+
+/**
+ * Requests from unsupported regions, with API keys and organisation headers, through
+ * networks no policy entry judges (the cloud class only labels AS16509).
+ */
 async function sendTraffic(): Promise<number> {
-  const plan: Array<[string, string, string, number]> = [
-    ["CN", "sk-live-acme", "org-acme", 7],
-    ["CN", "sk-live-globex", "org-globex", 4],
-    ["CN", "sk-live-initech", "org-initech", 2],
-    ["RU", "sk-live-acme", "org-acme", 3],
-    ["VE", "sk-live-umbrella", "org-umbrella", 5],
+  const plan: Array<[string, string, string, number, EdgeFacts]> = [
+    ["CN", "sk-live-acme", "org-acme", 7, AMAZON],
+    ["CN", "sk-live-globex", "org-globex", 4, CHINANET],
+    ["CN", "sk-live-initech", "org-initech", 2, CHINANET],
+    ["RU", "sk-live-acme", "org-acme", 3, AMAZON],
+    ["VE", "sk-live-umbrella", "org-umbrella", 4, AMAZON],
+    ["VE", "sk-live-umbrella", "org-umbrella", 1, CANTV],
   ];
   let sent = 0;
-  for (const [country, key, org, n] of plan) {
+  for (const [country, key, org, n, network] of plan) {
     for (let i = 0; i < n; i++) {
       const res = await gate.fetch("/v1/chat/completions", {
         method: "POST",
         body: "{}",
         headers: { authorization: `Bearer ${key}`, "openai-organization": org },
-        cf: { country },
+        cf: { country, ...network },
       });
       await res.arrayBuffer();
       sent++;
@@ -363,6 +380,14 @@ describe("operator dashboard in Chromium", () => {
     expect(await page.locator('#exposure-map-title ~ a[data-code="JP"]').getAttribute("class")).toBe(
       "c s-none",
     );
+    // Each region's top networks, with their classes and requests (busiest first).
+    const networks = await page.$$eval("caption:has-text('Top networks in CN') ~ tbody tr", (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent)),
+    );
+    expect(networks).toEqual([
+      ["AS16509 Amazon.com, cloud", "7"],
+      ["AS4134 Chinanet", "6"],
+    ]);
     await page.hover('#exposure-map-title ~ a[data-code="CN"]');
     const chart = page.locator("svg[aria-labelledby='req-CN-title req-CN-desc']");
     expect(await chart.locator("rect").count()).toBe(1);
@@ -378,7 +403,7 @@ describe("operator dashboard in Chromium", () => {
     expect(csv).toBe(await api.text());
     // One row: the three keys' blocked requests together under `unverified`.
     expect(csv.split("\r\n").filter((l) => l.includes(",CN,"))).toEqual([
-      expect.stringMatching(/,CN,unverified,,13,13,0,0,13,0,0,no,no,$/),
+      expect.stringMatching(/,CN,unverified,,13,13,0,0,13,0,0,no,no,AS16509=7;AS4134=6$/),
     ]);
   });
 

@@ -10,6 +10,7 @@
  * With WRITE_NOTICE_EXAMPLE=1 the notice the CLI wrote is copied to docs/notice-example.md.
  */
 import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,11 +38,17 @@ const DAY = 86_400_000;
 const midnight = Math.floor(Date.now() / DAY) * DAY;
 const at = (offset: number) => new Date(midnight + offset * DAY).toISOString();
 
+/** The `cloud` class examples/policy.json ships (AS16509, Amazon, is in it). */
+const CLOUD: number[] = JSON.parse(readFileSync(join(ROOT, "examples", "policy.json"), "utf8")).networks
+  .classes.cloud;
+
 // CN in its warn window (requests pass, so the origin's answer says whose key it is), its
-// block 14 days ahead; BY observed. Midnight dates keep the notice's dates plain days.
+// block 14 days ahead; BY observed. Midnight dates keep the notice's dates plain days. The
+// example's cloud class only labels traffic: the notices name it and explain it.
 const POLICY = livePolicy({
   version: "flood.1",
   identity: { headers: [ORG] },
+  networks: { classes: { cloud: CLOUD } },
   enforcement: {
     default: { warnFrom: at(-30), blockFrom: at(-10) },
     regions: { CN: { warnFrom: at(-2), blockFrom: at(14) }, BY: { warnFrom: at(10), blockFrom: at(20) } },
@@ -161,7 +168,11 @@ describe("a flood of made-up customers, then a real one", () => {
     const notice = await readFile(join(dir, `${fp(REAL_KEY)}.md`), "utf8");
     expect(notice).toContain("org-acme");
     expect(notice).toContain("China: 25 requests on ");
-    expect(notice).toContain("AS16509 `Amazon.com, Inc.` (20); AS4134 `Chinanet` (5)");
+    expect(CLOUD).toContain(16509);
+    expect(notice).toContain("AS16509 `Amazon.com, Inc.`, cloud (20); AS4134 `Chinanet` (5)");
+    expect(notice).toContain(
+      "20 of the 25 requests from China came through a cloud provider's network (AS16509 `Amazon.com, Inc.`, cloud).",
+    );
     expect(notice).toContain("https://api.example.com/__region-gate/check");
     for (const junk of ["junk", "invented", "anonymous", "unverified", REAL_KEY])
       expect(notice).not.toContain(junk);
@@ -226,7 +237,9 @@ async function writeExample(notice: string): Promise<void> {
 Made by the CLI (\`region-gate exposure notices --out DIR --provider "Example API" --api-url
 https://api.example.com\`) from the traffic of test/e2e/ledger-flood.test.ts: a flood of
 ${FLOOD} keyless requests and ${FLOOD} invented keys from China, then one real customer's
-25 requests from China (20 through AWS) and one from Belarus. The flood made no notice.
+25 requests from China (20 of them through AWS, AS16509, a member of the \`cloud\` class the
+test's policy copies from examples/policy.json) and one from Belarus through AWS. The flood
+made no notice.
 Regenerate it with \`WRITE_NOTICE_EXAMPLE=1 npx vitest run --project e2e test/e2e/ledger-flood.test.ts\`.
 
 ## As a mail client without Markdown shows it (the file itself)

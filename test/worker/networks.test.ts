@@ -401,4 +401,23 @@ describe("the exposure ledger counts what the network side decided", () => {
       true,
     );
   });
+
+  it("shows each region's top networks on the dashboard's exposure page, with class and requests, escaped", async () => {
+    const since = exposureStats().recordedEvents;
+    const key = { authorization: "Bearer sk-netdash-customer-1" };
+    // BY is observed: the requests reach the origin, which accepts the key, so they are verified.
+    for (let i = 0; i < 3; i++)
+      expect(await send("BY", key, { asn: 16509, asOrganization: "Amazon.com" })).toBe(200);
+    expect(await send("BY", key, { asn: 399997, asOrganization: "<img src=x onerror=alert(1)>" })).toBe(200);
+    await settleAndFlush(since, 4);
+    const { status, html } = await page("/exposure?region=BY", await signIn());
+    expect(status).toBe(200);
+    const table = html.slice(html.indexOf("Top networks in BY"));
+    expect(table).toMatch(/<td>AS16509 Amazon\.com, cloud<\/td>\s*<td class="num">3<\/td>/);
+    // A network's name is client-reachable text (asOrganization): escaped, never markup.
+    expect(table).toMatch(
+      /<td>AS399997 &lt;img src=x onerror=alert\(1\)&gt;<\/td>\s*<td class="num">1<\/td>/,
+    );
+    expect(html).not.toContain("<img src=x");
+  });
 });

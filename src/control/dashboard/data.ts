@@ -9,11 +9,18 @@ import {
   type LedgerRegionDay,
   type LedgerRegionSummary,
   type LedgerTopCustomer,
+  type LedgerTopNetwork,
   parseIdentity,
 } from "../../exposure/wire";
 import type { ControlEnv } from "../../platform/config";
-import { readExposure, readRegionDays, readRegionSummary, readTopCustomers } from "../ledger/client";
-import { identityText, MAX_PAGE_ROWS, rowsCsv } from "../ledger/report";
+import {
+  readExposure,
+  readRegionDays,
+  readRegionSummary,
+  readTopCustomers,
+  readTopNetworks,
+} from "../ledger/client";
+import { identityText, MAX_PAGE_ROWS, type ReportNetwork, reportNetwork, rowsCsv } from "../ledger/report";
 import { DAY_MS } from "../ui/phase";
 
 /** Every UTC day from `from` to `to`, inclusive. */
@@ -35,20 +42,23 @@ export interface RegionExposure {
   requestsPerDay: number[];
   customersPerDay: number[];
   top: CustomerTotal[];
+  /** The networks its traffic came through, most requests first, `other` last. */
+  networks: ReportNetwork[];
 }
 
 /** A region's top customer as the page shows it: `identity` is `name=value;…` as in the CSV, not the ledger's JSON. */
 export type CustomerTotal = Omit<LedgerTopCustomer, "region">;
 
 /**
- * Per-region totals, series and top customers from the ledger's summary reads, busiest
- * region first. A customer is a distinct (fingerprint, identity).
+ * Per-region totals, series, top customers and top networks from the ledger's summary
+ * reads, busiest region first. A customer is a distinct (fingerprint, identity).
  */
 export function byRegion(
   summary: readonly LedgerRegionSummary[],
   perDay: readonly LedgerRegionDay[],
   top: readonly LedgerTopCustomer[],
   days: readonly string[],
+  networks: readonly LedgerTopNetwork[] = [],
 ): RegionExposure[] {
   const index = new Map(days.map((d, i) => [d, i]));
   const regions = new Map<string, RegionExposure>();
@@ -61,6 +71,7 @@ export function byRegion(
       requestsPerDay: days.map(() => 0),
       customersPerDay: days.map(() => 0),
       top: [],
+      networks: [],
     });
   }
   for (const d of perDay) {
@@ -80,22 +91,25 @@ export function byRegion(
       lastDay: t.lastDay,
     });
   }
+  for (const n of networks) regions.get(n.region)?.networks.push(reportNetwork(n));
   return [...regions.values()].sort((a, b) => b.requests - a.requests || (a.region < b.region ? -1 : 1));
 }
 
-/** The exposure page's data: three summary reads per shard, whatever the number of rows. */
+/** The exposure page's data: four summary reads per shard, whatever the number of rows. */
 export async function readRegionExposure(
   env: ControlEnv,
   filter: LedgerFilter,
   days: readonly string[],
   topN = 10,
+  topNetworks = 5,
 ): Promise<RegionExposure[]> {
-  const [summary, perDay, top] = await Promise.all([
+  const [summary, perDay, top, networks] = await Promise.all([
     readRegionSummary(env, filter),
     readRegionDays(env, filter),
     readTopCustomers(env, filter, topN),
+    readTopNetworks(env, filter, topNetworks),
   ]);
-  return byRegion(summary, perDay, top, days);
+  return byRegion(summary, perDay, top, days, networks);
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
   LedgerRegionDay,
   LedgerRegionSummary,
   LedgerTopCustomer,
+  LedgerTopNetwork,
   LedgerVerifiedCustomers,
   RowKey,
   ShardStats,
@@ -138,6 +139,20 @@ export async function readTopCustomers(
 ): Promise<LedgerTopCustomer[]> {
   const parts = await fanOut(env, shardsFor(filter.region), (s) => s.top(filter, n));
   return parts.flat().sort((a, b) => compareText(a.region, b.region) || b.requests - a.requests);
+}
+
+/**
+ * The `n` busiest networks of each region (`other` ranked last), by region then rank. A
+ * region lives in one shard, so each region's list is exact.
+ */
+export async function readTopNetworks(
+  env: ControlEnv,
+  filter: LedgerFilter,
+  n = 5,
+): Promise<LedgerTopNetwork[]> {
+  const parts = await fanOut(env, shardsFor(filter.region), (s) => s.topNetworks(filter, n));
+  // Each shard's part is already in rank order per region; a stable sort by region keeps it.
+  return parts.flat().sort((a, b) => compareText(a.region, b.region));
 }
 
 /** Size and load of every shard. */

@@ -12,6 +12,7 @@ import type {
   LedgerRegionDay,
   LedgerRegionSummary,
   LedgerTopCustomer,
+  LedgerTopNetwork,
   LedgerTuple,
   LedgerVerifiedCustomers,
   RecordResult,
@@ -28,6 +29,7 @@ import {
   readRegionDays,
   readSummary,
   readTop,
+  readTopNetworks,
   readVerifiedCustomers,
   SCHEMA_VERSION,
 } from "./ledger-sql";
@@ -142,6 +144,11 @@ export class ExposureLedger extends DurableObject<ControlEnv> {
   /** The `n` busiest customers (most requests) of each region in the filter. */
   top(filter: LedgerFilter, n: number): LedgerTopCustomer[] {
     return readTop(this.ctx.storage.sql, filter, n);
+  }
+
+  /** The `n` busiest networks (most requests) of each region in the filter, `other` last. */
+  topNetworks(filter: LedgerFilter, n: number): LedgerTopNetwork[] {
+    return readTopNetworks(this.ctx.storage.sql, filter, n);
   }
 
   /** Per-region totals; a customer is a distinct (fingerprint, identity). */

@@ -15,6 +15,7 @@ import {
   type LedgerRegionDay,
   type LedgerRegionSummary,
   type LedgerTopCustomer,
+  type LedgerTopNetwork,
   type LedgerVerifiedCustomers,
   type RowKey,
 } from "../../exposure/wire";
@@ -303,6 +304,28 @@ export function readTop(sql: SqlStorage, filter: LedgerFilter, n: number): Ledge
            COUNT(DISTINCT day) AS days, MAX(day) AS lastDay,
            ROW_NUMBER() OVER (PARTITION BY region ORDER BY SUM(n) DESC, fingerprint, identity) AS rk
          FROM exposure WHERE ${w.sql} GROUP BY region, fingerprint, identity)
+       WHERE rk <= ? ORDER BY region, rk`,
+      ...w.args,
+      Math.max(1, Math.floor(n)),
+    )
+    .toArray();
+}
+
+/**
+ * The `n` busiest networks (most requests) of each region in the filter, `other` ranked
+ * last: one scan of the day range of `exposure_networks` (its key starts with the day).
+ * Networks are kept per row, not per decision, so a decision filter does not narrow them.
+ * A network's name and class are the greatest kept over the range (they differ only when
+ * the network's `asOrganization` or the policy's classes changed within it).
+ */
+export function readTopNetworks(sql: SqlStorage, filter: LedgerFilter, n: number): LedgerTopNetwork[] {
+  const w = where({ from: filter.from, to: filter.to, region: filter.region });
+  return sql
+    .exec<LedgerTopNetwork>(
+      `SELECT region, asn, name, class, requests FROM (
+         SELECT region, asn, MAX(name) AS name, MAX(class) AS class, SUM(n) AS requests,
+           ROW_NUMBER() OVER (PARTITION BY region ORDER BY asn = ${OTHER_NETWORK}, SUM(n) DESC, asn) AS rk
+         FROM exposure_networks WHERE ${w.sql} GROUP BY region, asn)
        WHERE rk <= ? ORDER BY region, rk`,
       ...w.args,
       Math.max(1, Math.floor(n)),

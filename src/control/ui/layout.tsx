@@ -45,7 +45,7 @@ svg{max-width:100%;height:auto;display:block}
 caption{text-align:left;padding:.3rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
 dl.facts dt{color:#5b6270}dl.facts dd{margin:0}
-@media (max-width:40rem){table.reflow thead{display:none}table.reflow tr{display:block;border-bottom:1px solid #c9ced8;padding:.3rem 0}table.reflow td{display:grid;grid-template-columns:7.5rem 1fr;justify-items:start;gap:.5rem;border:0;padding:.15rem .5rem;white-space:normal}table.reflow td::before{content:attr(data-label);color:#5b6270}}
+@media (max-width:40rem){table.reflow thead{display:none}table.reflow tr{display:block;border-bottom:1px solid #c9ced8;padding:.3rem 0}table.reflow td{display:grid;grid-template-columns:7.5rem minmax(0,1fr);justify-items:start;gap:.5rem;border:0;padding:.15rem .5rem;white-space:normal;overflow-wrap:anywhere}table.reflow td::before{content:attr(data-label);color:#5b6270}}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:.8rem}
 `;
 

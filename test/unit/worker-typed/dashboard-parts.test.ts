@@ -96,8 +96,17 @@ describe("exposure series", () => {
         },
       ],
       days,
+      [
+        { region: "CN", asn: 16509, name: "Amazon.com", class: "cloud", requests: 7 },
+        { region: "CN", asn: 0, name: "", class: "", requests: 4 },
+      ],
     );
     expect(cn).toMatchObject({ region: "CN", requests: 11, customers: 3 });
+    expect(cn?.networks).toEqual([
+      { network: "AS16509", name: "Amazon.com", class: "cloud", requests: 7 },
+      { network: "other", name: null, class: null, requests: 4 },
+    ]);
+    expect(ru?.networks).toEqual([]);
     expect(cn?.requestsPerDay).toEqual([6, 0, 5]);
     expect(cn?.customersPerDay).toEqual([2, 0, 2]);
     expect(cn?.top[0]).toMatchObject({

@@ -1,5 +1,5 @@
-/** The Exposure page: a range filter, per-region charts, top customers and the CSV link. */
-import { IDENTITY_NOTE } from "../../ledger/report";
+/** The Exposure page: a range filter, per-region charts, top customers and networks, and the CSV link. */
+import { IDENTITY_NOTE, type ReportNetwork } from "../../ledger/report";
 import { BarChart } from "../chart";
 import { entryId, MAP_CSS } from "../map";
 import { phaseWords, type RegionPhase, regionLabel } from "../map-data";
@@ -47,6 +47,38 @@ function RegionHeading({ r, phase }: { r: ExposureView["regions"][number]; phase
       ) : null}
       : {count(r.customers, "customer")}, {count(r.requests, "request")} ({r.blocked} blocked)
     </h2>
+  );
+}
+
+/** `AS16509 Amazon.com, cloud`: a network as notices name it; `other networks` for the rest. */
+export function networkLabel(n: ReportNetwork): string {
+  if (n.network === "other") return "other networks";
+  return `${n.network}${n.name ? ` ${n.name}` : ""}${n.class ? `, ${n.class}` : ""}`;
+}
+
+/** The networks a region's traffic came through (all customers, all decisions). */
+function TopNetworks({ r }: { r: ExposureView["regions"][number] }) {
+  if (r.networks.length === 0) return null;
+  return (
+    <div class="scroll">
+      <table>
+        <caption class="muted">Top networks in {r.region} (the networks its requests came through)</caption>
+        <thead>
+          <tr>
+            <th>Network</th>
+            <th class="num">Requests</th>
+          </tr>
+        </thead>
+        <tbody>
+          {r.networks.map((n) => (
+            <tr>
+              <td>{networkLabel(n)}</td>
+              <td class="num">{n.requests}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -126,6 +158,7 @@ export function Exposure(props: {
                   </tbody>
                 </table>
               </div>
+              <TopNetworks r={r} />
             </section>
           ))}
         </>
