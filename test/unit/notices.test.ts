@@ -279,6 +279,19 @@ Example API
     expect(md).toContain("\\*P\\* \\[x\\](y)");
   });
 
+  it("says the cloud paragraph of a single request in the singular", () => {
+    const one = [
+      row("2024-07-01", "BY", "aaaa000000000002", "{}", { warn: 1 }, true, [
+        { asn: 16509, name: "Amazon.com, Inc.", class: "cloud", requests: 1 },
+      ]),
+    ];
+    const text = renderNotice(buildNotices(one, policy, now)[0]!, ctx);
+    expect(text).toContain(
+      "The request from Belarus came through a cloud provider's network (AS16509 `Amazon.com, Inc.`, cloud). That usually means the server that sent it runs in a data centre in Belarus: running it in a cloud region of a supported country ends this.",
+    );
+    expect(text).not.toMatch(/sending them|running them/);
+  });
+
   it("reads days as a person says them, and counts singular and plural", () => {
     expect(daysText(["2026-12-07"])).toBe("on December 7, 2026");
     expect(daysText(["2026-12-07", "2026-12-07"])).toBe("on December 7, 2026");

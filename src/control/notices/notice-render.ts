@@ -153,8 +153,12 @@ function cloudText(n: Notice): string {
           ? "The request"
           : `All ${r.requests} requests`
         : `${r.cloudRequests} of the ${r.requests} requests`;
+    const [servers, them] =
+      r.cloudRequests === 1
+        ? ["the server that sent it runs", "it"]
+        : ["the servers sending them run", "them"];
     out.push(
-      `${share} from ${mdText(r.name)} came through a cloud provider's network (${listText(clouds)}). That usually means the servers sending them run in a data centre in ${mdText(r.name)}: running them in a cloud region of a supported country ends this.`,
+      `${share} from ${mdText(r.name)} came through a cloud provider's network (${listText(clouds)}). That usually means ${servers} in a data centre in ${mdText(r.name)}: running ${them} in a cloud region of a supported country ends this.`,
     );
   }
   return out.join("\n\n");
