@@ -70,6 +70,12 @@ const GATES = (process.env.GATES ?? "gate=bench/gate-worker.mjs,floor=bench/floo
   });
 const ORIGIN = process.env.ORIGIN ?? "fixed";
 /**
+ * The worker every target is paired with (`name=entry`, run with the bare worker's config):
+ * the bare pass-through worker by default. REFERENCE=floor=bench/floor-worker.ts pairs each
+ * target with the floor itself, so the gate's CPU over the floor is read from one window.
+ */
+const [REF_NAME, REF_ENTRY] = (process.env.REFERENCE ?? "bare=bench/bare-worker.ts").split("=");
+/**
  * A second reference besides the bare worker: every other target is also compared with
  * the target of this name, round by round (bench/floor-worker.ts by default: the least a
  * Worker can do that sends SPEC section 5's headers and keeps the origin timeout).
@@ -413,10 +419,10 @@ async function main() {
   origin = start("origin", process.execPath, [originScript, String(originPort)], ORIGIN_CPU);
   const targets = [
     {
-      name: "bare",
+      name: REF_NAME,
       port: barePort,
       config: bareConfig(),
-      entry: null,
+      entry: resolve(root, REF_ENTRY),
       kv: false,
       vars: { ORIGIN_URL: originUrl },
     },
@@ -473,7 +479,7 @@ async function main() {
           for (const x of round % 2 === 0 ? [bare, t, t, bare] : [t, bare, bare, t])
             seen.push(await measure(x, profile));
         rows[t.name] = meanRow(seen.filter((r) => r.target === t.name));
-        bares[t.name] = meanRow(seen.filter((r) => r.target === "bare"));
+        bares[t.name] = meanRow(seen.filter((r) => r.target === bare.name));
       }
       for (const { name } of GATES) {
         const g = rows[name];
@@ -496,12 +502,14 @@ async function main() {
         const f = rows[FLOOR];
         if (f && name !== FLOOR) {
           r.floorDiffUs = g.workerCpuUs - f.workerCpuUs;
+          // Each net of the reference it was paired with: what is left of the two windows' drift.
+          r.floorNetDiffUs = r.cpuDiffUs - (f.workerCpuUs - bares[FLOOR].workerCpuUs);
           r.floorRatio = g.workerCpuUs / f.workerCpuUs;
           r.floorNormRatio = g.workerCpuUs / g.proxyCpuUs / (f.workerCpuUs / f.proxyCpuUs);
         }
         rounds.push(r);
         console.log(
-          `#${round} ${profile.padEnd(5)} ${name}: worker CPU bare ${b.workerCpuUs.toFixed(0)} ${name} ${g.workerCpuUs.toFixed(0)} µs/req ` +
+          `#${round} ${profile.padEnd(5)} ${name}: worker CPU ${bare.name} ${b.workerCpuUs.toFixed(0)} ${name} ${g.workerCpuUs.toFixed(0)} µs/req ` +
             `(${r.cpuDiffUs >= 0 ? "+" : ""}${r.cpuDiffUs.toFixed(1)} µs, ${r.cpuRatio.toFixed(3)}x)  ` +
             `req/s ${b.reqPerSec.toFixed(0)} / ${g.reqPerSec.toFixed(0)} (${r.throughput.toFixed(3)}x)  ` +
             `p99 ${b.p99Ms.toFixed(2)} / ${g.p99Ms.toFixed(2)} ms (${r.p99.toFixed(3)}x)  ` +
@@ -525,7 +533,7 @@ async function main() {
   const spread = (xs, digits) =>
     `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)} … ${Math.max(...xs).toFixed(digits)}]`;
   console.log(
-    `\nmedian [min … max] over ${ROUNDS} rounds (gate / bare; targets: CPU <= 1.05x and <= +25 µs, req/s >= 0.95x, p99 <= 1.10x):`,
+    `\nmedian [min … max] over ${ROUNDS} rounds (target / ${targets[0].name}; targets: CPU <= 1.05x and <= +25 µs, req/s >= 0.95x, p99 <= 1.10x):`,
   );
   const summary = {};
   for (const { name } of GATES) {
@@ -545,6 +553,7 @@ async function main() {
       const againstFloor = rs.length > 0 && rs[0].floorRatio !== undefined;
       if (againstFloor) {
         keys.floorDiffUs = (r) => r.floorDiffUs;
+        keys.floorNetDiffUs = (r) => r.floorNetDiffUs;
         keys.floorRatio = (r) => r.floorRatio;
         keys.floorNormRatio = (r) => r.floorNormRatio;
       }
@@ -554,7 +563,7 @@ async function main() {
       const show = (k, digits) => spread(of(keys[k]), digits);
       console.log(
         [
-          `  ${name} ${profile}: worker CPU bare ${show("bareCpuUs", 0)} µs/req, ${name} ${show("gateCpuUs", 0)} µs/req`,
+          `  ${name} ${profile}: worker CPU ${bare.name} ${show("bareCpuUs", 0)} µs/req, ${name} ${show("gateCpuUs", 0)} µs/req`,
           `    difference ${show("cpuDiffUs", 1)} µs, ratio ${show("cpuRatio", 3)}x`,
           ...(RUNTIME === "miniflare"
             ? []
@@ -564,7 +573,8 @@ async function main() {
           `    req/s ratio ${show("throughput", 3)}x, p99 ratio ${show("p99", 3)}x`,
           ...(againstFloor
             ? [
-                `    against ${FLOOR}: difference ${show("floorDiffUs", 1)} µs, ratio ${show("floorRatio", 3)}x` +
+                `    against ${FLOOR}: difference ${show("floorDiffUs", 1)} µs, ratio ${show("floorRatio", 3)}x, ` +
+                  `each net of its ${bare.name} pair ${show("floorNetDiffUs", 1)} µs` +
                   (RUNTIME === "miniflare" ? "" : `, normalised ${show("floorNormRatio", 3)}x`),
               ]
             : []),
