@@ -367,6 +367,22 @@ async function measurePair(bare, target, profile) {
   });
 }
 
+/**
+ * measurePair, measured again (at most twice more) when a wrk run ends without its summary:
+ * seen once in a 7-round run on the loaded machine (wrk exit code 0, empty output), which
+ * voided the whole run. A pair is only ever kept whole, both runs from one window.
+ */
+async function measurePairRetrying(bare, target, profile) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await measurePair(bare, target, profile);
+    } catch (e) {
+      if (attempt === 3) throw e;
+      console.log(`  (${target.name} ${profile}: ${e.message.split("\n")[0]}; measuring the pair again)`);
+    }
+  }
+}
+
 /** The mean of one target's measurements in one ABBA block. */
 function meanRow(rows) {
   const mean = (k) => rows.reduce((sum, r) => sum + r[k], 0) / rows.length;
@@ -474,7 +490,7 @@ async function main() {
       const bares = {};
       for (const t of rotated) {
         const seen = [];
-        if (PAIRING === "concurrent") seen.push(...(await measurePair(bare, t, profile)));
+        if (PAIRING === "concurrent") seen.push(...(await measurePairRetrying(bare, t, profile)));
         else
           for (const x of round % 2 === 0 ? [bare, t, t, bare] : [t, bare, bare, t])
             seen.push(await measure(x, profile));

@@ -3,7 +3,9 @@
  * origin and decision code as `npm test` (test/e2e/harness.ts, src/policy/decision.ts, ...).
  * Node 20 cannot import TypeScript, so esbuild bundles them once per run into
  * `.tmp/bench/`: two levels below the root, like test/e2e, so that the harness's paths
- * (`dist/index.js`, the build's working directory), relative to its own file, still hold.
+ * (`dist/gate/index.js`, `dist/control/index.js`), relative to its own file, still hold.
+ * scripts/build.mjs (the e2e setup's build) stays its own module: it finds the repository
+ * from its own place, one level below the root, which bundling would move.
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,6 +13,17 @@ import { build } from "esbuild";
 
 const root = join(import.meta.dirname, "..");
 const out = join(root, ".tmp", "bench");
+
+/** Leaves `scripts/build.mjs` out of the bundle, imported from where it is. */
+const keepBuildScript = {
+  name: "keep-build-script",
+  setup(b) {
+    b.onResolve({ filter: /\/scripts\/build\.mjs$/ }, (args) => ({
+      path: pathToFileURL(join(args.resolveDir, args.path)).href,
+      external: true,
+    }));
+  },
+};
 
 async function bundle(name, contents, platform) {
   const outfile = join(out, `${name}.mjs`);
@@ -20,6 +33,7 @@ async function bundle(name, contents, platform) {
     format: "esm",
     platform,
     packages: "external",
+    plugins: [keepBuildScript],
     outfile,
     logLevel: "error",
   });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Exposure ledger cost under load (issue 4): the built bundle (`dist/index.js`) under
- * miniflare, in front of a real Node origin on 127.0.0.1, driven by wrk with the core
+ * Exposure ledger cost under load (issue 4): the two built Workers (`dist/gate/index.js`
+ * with its CONTROL binding and the ledger's Durable Object from `dist/control/index.js`, as
+ * test/e2e/harness.ts's planesOptions() runs them) under miniflare, in front of a real Node origin on 127.0.0.1, driven by wrk with the core
  * benchmark's mixed-country load (`bench/mixed.lua mixed`: 70 % pass, 10 % warn, 15 %
  * block, 5 % unknown; 50 rotating keys) and examples/policy.json.
  *
@@ -22,9 +23,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
+import { loadHarness } from "./harness.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
-const BUNDLE = join(ROOT, "dist", "index.js");
+const BUNDLES = [join(ROOT, "dist", "gate", "index.js"), join(ROOT, "dist", "control", "index.js")];
 const ADMIN_TOKEN = "bench-admin-token-0123456789-0123456789";
 const { values } = parseArgs({
   options: {
@@ -39,10 +41,12 @@ const ROUNDS = Number(values.rounds);
 const CONCURRENCY = Number(values.concurrency);
 const SWEEP = values.sweep.split(",").map(Number);
 
-if (!existsSync(BUNDLE)) {
-  console.error(`${BUNDLE} is missing: run \`npm run build\` first`);
+const missing = BUNDLES.find((b) => !existsSync(b));
+if (missing) {
+  console.error(`${missing} is missing: run \`npm run build\` first`);
   process.exit(1);
 }
+const { planesOptions } = await loadHarness();
 const policy = readFileSync(join(ROOT, "examples", "policy.json"), "utf8");
 
 /** Share of `mixed.lua mixed` requests that the ledger counts: VE ×2, CN, RU, UA-43 of 20. */
@@ -71,19 +75,17 @@ function quietRuntime(stdout, stderr) {
 
 async function startGate(originUrl, ledger) {
   const mf = new Miniflare({
-    modules: true,
-    scriptPath: BUNDLE,
-    compatibilityDate: "2026-04-01",
-    compatibilityFlags: ["nodejs_compat"],
-    kvNamespaces: ["POLICY"],
-    durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
-    bindings: {
-      ADMIN_TOKEN,
-      IDENTITY_SALT: "bench-salt",
-      ORIGIN_URL: originUrl,
-      EXPOSURE_LEDGER: ledger,
-      EXPOSURE_FLUSH_SECONDS: "5",
-    },
+    // The gate and the control plane (the admin API and the ledger's Durable Object) in one
+    // workerd, joined by the CONTROL service binding, as deployed.
+    ...planesOptions({
+      bindings: {
+        ADMIN_TOKEN,
+        IDENTITY_SALT: "bench-salt",
+        ORIGIN_URL: originUrl,
+        EXPOSURE_LEDGER: ledger,
+        EXPOSURE_FLUSH_SECONDS: "5",
+      },
+    }),
     host: "127.0.0.1",
     port: 0,
     cf: false,

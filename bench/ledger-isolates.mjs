@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * Load on the ledger's shards with many isolates (issue 12 part 3). One workerd (miniflare)
- * runs a ledger worker that owns the `ExposureLedger` namespace and N gate workers, each its
- * own worker (its own isolate, its own recorder buffer), all bound to that one namespace.
+ * runs the control plane (`dist/control/index.js`, which owns the `ExposureLedger`
+ * namespace and serves the admin API) and N gates (`dist/gate/index.js`), each its own
+ * worker (its own isolate, its own recorder buffer), all bound to that one namespace by
+ * script name and to the control plane by their CONTROL service binding, as deployed.
  * Node drives them with many keys, orgs and regions, then reads the ledger back.
  *
  * Per configuration it reports, per shard: Durable Object calls per second (batches the
@@ -27,7 +29,10 @@ import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 
 const ROOT = join(import.meta.dirname, "..");
-const BUNDLE = join(ROOT, "dist", "index.js");
+const GATE_BUNDLE = join(ROOT, "dist", "gate", "index.js");
+const CONTROL_BUNDLE = join(ROOT, "dist", "control", "index.js");
+/** The control plane's worker name: the gates' script_name and CONTROL service. */
+const CONTROL = "region-gate-control";
 const ADMIN_TOKEN = "bench-admin-token-0123456789-0123456789";
 const ORIGIN_PORT = 20401;
 const { values } = parseArgs({
@@ -49,9 +54,11 @@ const KEYS = Number(values.keys);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
 
-if (!existsSync(BUNDLE)) {
-  console.error(`${BUNDLE} is missing: run \`npm run build\` first`);
-  process.exit(1);
+for (const bundle of [GATE_BUNDLE, CONTROL_BUNDLE]) {
+  if (!existsSync(bundle)) {
+    console.error(`${bundle} is missing: run \`npm run build\` first`);
+    process.exit(1);
+  }
 }
 const policy = readFileSync(join(ROOT, "examples", "policy.json"), "utf8");
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -115,9 +122,7 @@ function startOrigin() {
 async function start(budget) {
   const shared = {
     modules: true,
-    scriptPath: BUNDLE,
     compatibilityDate: "2026-04-01",
-    compatibilityFlags: ["nodejs_compat"],
     kvNamespaces: { POLICY: "policy" },
   };
   const vars = {
@@ -127,10 +132,11 @@ async function start(budget) {
   const gates = Array.from({ length: ISOLATES }, (_, i) => ({
     ...shared,
     name: `gate-${i}`,
-    durableObjects: { EXPOSURE: { className: "ExposureLedger", scriptName: "ledger", useSQLite: true } },
+    scriptPath: GATE_BUNDLE,
+    serviceBindings: { CONTROL },
+    durableObjects: { EXPOSURE: { className: "ExposureLedger", scriptName: CONTROL, useSQLite: true } },
     bindings: {
       ...vars,
-      ADMIN_TOKEN,
       IDENTITY_SALT: "bench-salt",
       ORIGIN_URL: `http://127.0.0.1:${ORIGIN_PORT}`,
     },
@@ -140,9 +146,10 @@ async function start(budget) {
       ...gates,
       {
         ...shared,
-        name: "ledger",
+        name: CONTROL,
+        scriptPath: CONTROL_BUNDLE,
         durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
-        bindings: vars,
+        bindings: { ...vars, ADMIN_TOKEN },
       },
     ],
     host: "127.0.0.1",
@@ -240,7 +247,7 @@ async function run(budget) {
  * applied: the dedup lookup only), alternating, `ROUNDS` rounds of 300 calls each.
  */
 async function cpuPerCall(mf, rowsPerCall) {
-  const ns = await mf.getDurableObjectNamespace("EXPOSURE", "ledger");
+  const ns = await mf.getDurableObjectNamespace("EXPOSURE", CONTROL);
   const stub = ns.get(ns.idFromName("exposure-shard-15"));
   const day = new Date().toISOString().slice(0, 10);
   await stub.record("cpu-seen", [], "cpu-bench");

@@ -7,8 +7,12 @@
  *   node bench/profile-gate.mjs <bundle.js> [pass|mixed] [seconds]
  *
  * The bundle gets the gate's bindings (KV with examples/policy.json, the ledger Durable
- * Object) when it exports ExposureLedger, ORIGIN_URL in every case. Load goes to
- * 127.0.0.1 only.
+ * Object) when it reads a POLICY binding, ORIGIN_URL in every case. The ledger's class comes
+ * from the bundle itself when it exports ExposureLedger (bench/gate-worker.mjs does), else
+ * from the control plane's build (dist/control/index.js, a second worker in the same
+ * workerd, as test/e2e/harness.ts's planesOptions() runs the deploy artefacts): so
+ * `node bench/profile-gate.mjs dist/gate/index.js` profiles the data plane's artefact
+ * itself. Only the first worker's isolate is profiled. Load goes to 127.0.0.1 only.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -27,16 +31,27 @@ const origin = spawn(process.execPath, [join(root, "bench", "fixed-origin.mjs"),
   stdio: "ignore",
 });
 const source = readFileSync(bundle, "utf8");
-const gateLike = source.includes("ExposureLedger");
-const mf = new Miniflare({
+const gateLike = source.includes("POLICY");
+/** The bundle defines the ledger's class itself (bench/gate-worker.mjs), or binds it from the control plane. */
+const ownsLedger = source.includes("ExposureLedger");
+const CONTROL = "region-gate-control";
+const controlBundle = join(root, "dist", "control", "index.js");
+const profiled = {
+  name: "profiled",
   modules: true,
   scriptPath: bundle,
   compatibilityDate: "2026-04-01",
-  inspectorPort: INSPECTOR,
+  // Outgoing fetches go straight out, without miniflare's dev-only header-copying hop (see bench/mf-serve.mjs).
+  stripCfConnectingIp: false,
   ...(gateLike
     ? {
-        kvNamespaces: ["POLICY"],
-        durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
+        kvNamespaces: { POLICY: "policy" },
+        durableObjects: {
+          EXPOSURE: ownsLedger
+            ? { className: "ExposureLedger", useSQLite: true }
+            : { className: "ExposureLedger", scriptName: CONTROL, useSQLite: true },
+        },
+        ...(ownsLedger ? {} : { serviceBindings: { CONTROL } }),
       }
     : {}),
   bindings: {
@@ -45,14 +60,25 @@ const mf = new Miniflare({
       ? { IDENTITY_SALT: "bench-salt", ADMIN_TOKEN: "bench-admin-token-0123456789-0123456789" }
       : {}),
   },
+};
+const control = {
+  name: CONTROL,
+  modules: true,
+  scriptPath: controlBundle,
+  compatibilityDate: "2026-04-01",
+  kvNamespaces: { POLICY: "policy" },
+  durableObjects: { EXPOSURE: { className: "ExposureLedger", useSQLite: true } },
+};
+const mf = new Miniflare({
+  workers: gateLike && !ownsLedger ? [profiled, control] : [profiled],
+  inspectorPort: INSPECTOR,
   host: "127.0.0.1",
   port: PORT,
   cf: false,
-  stripCfConnectingIp: false,
 });
 await mf.ready;
 if (gateLike) {
-  const kv = await mf.getKVNamespace("POLICY");
+  const kv = await mf.getKVNamespace("POLICY", "profiled");
   await kv.put("policy", readFileSync(join(root, "examples", "policy.json"), "utf8"));
 }
 
@@ -79,7 +105,7 @@ function wrk(secs) {
 }
 
 const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
-const target = targets.find((t) => t.title?.includes("core:user")) ?? targets[0];
+const target = targets.find((t) => t.title?.includes("core:user:profiled")) ?? targets[0];
 const ws = new WebSocket(target.webSocketDebuggerUrl);
 await new Promise((r) => ws.on("open", r));
 let id = 0;

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * Soak (issue 5): the built bundle (dist/index.js) under miniflare's HTTP server in front
- * of a real Node echo origin, both on 127.0.0.1. Sends REQUESTS requests with mixed
- * countries, subdivisions, methods, paths, body sizes and spoofed headers, CONCURRENCY in
- * flight, and checks every answer against decide() run on the same policy version the
- * answer names:
+ * Soak (issue 5): the two built Workers (dist/gate/index.js, and dist/control/index.js
+ * behind its CONTROL binding, as test/e2e/harness.ts's startGate() runs them) under
+ * miniflare's HTTP server in front of a real Node echo origin, both on 127.0.0.1. Sends
+ * REQUESTS requests with mixed countries, subdivisions, methods, paths, body sizes and
+ * spoofed headers, CONCURRENCY in flight, and checks every answer against decide() run on
+ * the same policy version the answer names:
  *   - blocked: exact 403 body and headers, and the origin never saw it;
  *   - passed: the origin's echo of method, target, body sha256/length and gate headers.
  * A third of the requests carry one of 8 customer keys the origin accepts, a sixth an
@@ -12,11 +13,11 @@
  * counted requests (observe, warn, block, monitor, exempt, judged by the version each answer
  * names) per code, keyless ones under `anonymous`, invented keys under no fingerprint of
  * their own, and each customer's accepted requests under its fingerprint (SPEC section 6).
- * Mid-run the policy changes twice: at 1/2 through the admin API (PUT, which also drops the
- * serving isolate's cache) and at 3/4 by writing KV directly (as another isolate or
- * `wrangler kv` would; picked up within POLICY_CACHE_SECONDS). Reports how long until every
- * response used the new version, and any response whose decision does not match the
- * version it claims (a "mix").
+ * Mid-run the policy changes twice: at 1/2 through the admin API (a PUT to the control plane,
+ * which drops only its own isolate's cache) and at 3/4 by writing KV directly (as
+ * `wrangler kv` would); the gate picks up either within POLICY_CACHE_SECONDS. Reports how
+ * long until every response used the new version, and any response whose decision does
+ * not match the version it claims (a "mix").
  *
  *   npm run build && node bench/soak.mjs                  # 200 000 requests, 32 in flight
  *   REQUESTS=20000 CONCURRENCY=16 CACHE_SECONDS=2 node bench/soak.mjs
