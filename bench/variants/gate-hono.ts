@@ -16,7 +16,9 @@ const ADMIN_PREFIX = "/__region-gate";
 const app = new Hono<{ Bindings: GateEnv }>();
 // A throw from the gate (a misconfigured var, a bug): one 500 in the contract's error shape.
 app.onError((err) => internalError(err));
-// Hono's `/x/*` also matches `/x` itself, and not `/xy`: the prefix or a path below it.
+// Hono's `/x/*` also matches `/x` itself, and not `/xy`: the prefix or a path below it. Unlike
+// src/gate/index.ts, Hono matches the percent-decoded path, so `/%5F_region-gate/x` goes to
+// the control plane here and to the gate there; no benchmark request has such a path.
 app.all(`${ADMIN_PREFIX}/*`, (c) =>
   c.env.CONTROL ? c.env.CONTROL.fetch(c.req.raw) : errorResponse("not_found"),
 );
