@@ -195,7 +195,10 @@ async function run(budget) {
         const region = place.regionCode ? `${place.country}-${place.regionCode}` : place.country;
         const r = sent.get(region) ?? { requests: 0, customers: new Set() };
         r.requests++;
-        r.customers.add(`${key} ${org}`);
+        // A customer is a key the origin accepted (SPEC section 6): a blocked request never
+        // reached it, so its key stays unverified and is not counted as one.
+        if (decision !== "block" && res.status < 500 && res.status !== 401 && res.status !== 403)
+          r.customers.add(key);
         sent.set(region, r);
       }
     };
@@ -260,15 +263,21 @@ async function cpuPerCall(mf, rowsPerCall) {
       for (let i = 0; i < 300; i++) {
         if (kind === "noop") await stub.record("cpu-seen", [], "cpu-bench");
         else {
-          // A 16-hex fingerprint and a 25-character identity, like a real customer row.
-          const fp = n.toString(16).padStart(16, "0");
+          // Verified customer rows (the origin accepted the key; an unverified tuple's
+          // identity is `{}` and folds into one row), each a 16-hex fingerprint of its own with
+          // a 25-character identity: a fingerprint keeps at most MAX_IDENTITIES (8)
+          // identities, and a region and day at most EXPOSURE_MAX_CUSTOMERS customers, so the
+          // calls spread over 26 codes to stay under both.
+          const code = `Z${String.fromCharCode(65 + (n % 26))}`;
           const tuples = Array.from({ length: rowsPerCall }, (_, j) => [
             day,
-            "ZZ",
-            fp,
+            code,
+            (n * 4096 + j).toString(16).padStart(16, "0"),
             `{"openai-organization":"org-${String(j).padStart(4, "0")}-abcdefgh"}`,
-            "block",
+            "warn",
             1,
+            1,
+            [],
           ]);
           n++;
           await stub.record(`cpu-${n}`, tuples, "cpu-bench");
