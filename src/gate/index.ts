@@ -4,9 +4,10 @@
  * prefix, which go to the control plane through the CONTROL service binding (404 without
  * it) and are never judged or sent to the origin.
  *
- * A plain fetch handler, not a two-route Hono app: measured against bench/floor-worker.ts,
- * the Hono router cost more worker CPU per request than the one prefix test here
- * (bench/README.md, "Two planes").
+ * A plain fetch handler, not a two-route Hono app: paired with bench/floor-worker.ts in the
+ * same runs, this entry cost +25 µs (pass) and +29 µs (mixed) of worker CPU over the floor,
+ * the Hono variant (bench/variants/gate-hono.ts) +38 µs and +34 µs, and across four runs
+ * Hono was never the cheaper (−1 … +37 µs more; bench/README.md, "Two planes (round 5)").
  */
 import type { GateEnv } from "../platform/config";
 import { errorResponse } from "../platform/errors";
