@@ -7,7 +7,7 @@
  * A plain fetch handler, not a two-route Hono app: paired with bench/floor-worker.ts in the
  * same runs, this entry cost +25 µs (pass) and +29 µs (mixed) of worker CPU over the floor,
  * the Hono variant (bench/variants/gate-hono.ts) +38 µs and +34 µs, and across four runs
- * Hono was never the cheaper (−1 … +37 µs more; bench/README.md, "Two planes (round 5)").
+ * Hono cost −1 … +37 µs more, never cheaper beyond noise (bench/README.md, "Two planes (round 5)").
  */
 import type { GateEnv } from "../platform/config";
 import { errorResponse } from "../platform/errors";
