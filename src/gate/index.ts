@@ -5,9 +5,10 @@
  * it) and are never judged or sent to the origin.
  *
  * A plain fetch handler, not a two-route Hono app: paired with bench/floor-worker.ts in the
- * same runs, this entry cost +25 µs (pass) and +29 µs (mixed) of worker CPU over the floor,
- * the Hono variant (bench/variants/gate-hono.ts) +38 µs and +34 µs, and across four runs
- * Hono cost −1 … +37 µs more, never cheaper beyond noise (bench/README.md, "Two planes (round 5)").
+ * same run (run F, 9 rounds), this entry cost +26 µs (pass) and +22 µs (mixed) of worker CPU
+ * over the floor, the Hono variant (bench/variants/gate-hono.ts) +43 µs and +34 µs; across
+ * six runs Hono cost −1 … +37 µs more, never cheaper beyond noise (bench/README.md, "Two
+ * planes (round 5)").
  */
 import type { GateEnv } from "../platform/config";
 import { errorResponse } from "../platform/errors";
