@@ -1,6 +1,6 @@
 /**
  * Request-body readers for the admin API and the dashboard's forms: bounded before a byte
- * is buffered, strict JSON. Their errors are the shared envelope of ./errors.ts.
+ * is buffered, strict JSON. Their errors are the shared envelope of ../platform/errors.ts.
  */
 import { errorResponse } from "../platform/errors";
 import { parseJsonStrict } from "../policy/json";

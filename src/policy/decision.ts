@@ -120,7 +120,7 @@ export function inScope(policy: CompiledPolicy, pathname: string): boolean {
   return paths === null || paths.some((path) => pathInScope(policy, path));
 }
 
-/** Prefixes cover paths on segment boundaries (SPEC section 2; `coversPath` in ./policy/scope.ts). */
+/** Prefixes cover paths on segment boundaries (SPEC section 2; `coversPath` in ./scope.ts). */
 function pathInScope(policy: CompiledPolicy, path: string): boolean {
   return includeCovers(policy.include, path) && !anyCovers(policy.exclude, path);
 }

@@ -25,7 +25,7 @@ export interface Session {
 const encoder = new TextEncoder();
 /**
  * The derived key, cached once it exists. A pending promise is never shared between
- * requests: workerd ties it to the request that created it (as in ../fingerprint.ts).
+ * requests: workerd ties it to the request that created it (as in ../../platform/fingerprint.ts).
  */
 let keyCache: { token: string; key: CryptoKey } | undefined;
 
